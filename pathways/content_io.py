@@ -1,0 +1,259 @@
+"""Pathway documents (the JSON import/export format) to and from database rows.
+
+The functions take the model classes from an app registry so that data migrations can use them
+with historical models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.db import transaction
+from django.utils import timezone
+
+FORMAT = "pnet-pathways/1"
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+
+
+def load_bundled(slug: str) -> dict[str, Any]:
+    with (CONTENT_DIR / f"{slug}.json").open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def content_hash(document: dict[str, Any]) -> str:
+    """Hash the clinical content: everything but the version's number, status and note."""
+    body = {key: value for key, value in document.items() if key != "version"}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _model(apps: Any, name: str) -> Any:
+    return apps.get_model("pathways", name)
+
+
+@transaction.atomic
+def import_document(
+    document: dict[str, Any], *, status: str | None = None, apps: Any = None
+) -> Any:
+    """Create a new version of the document's pathway from ``document`` and return it."""
+    apps = apps or global_apps
+    Pathway = _model(apps, "Pathway")
+    PathwayVersion = _model(apps, "PathwayVersion")
+    Variable = _model(apps, "Variable")
+    Node = _model(apps, "Node")
+    NodeField = _model(apps, "NodeField")
+    Edge = _model(apps, "Edge")
+    EdgeCondition = _model(apps, "EdgeCondition")
+    Reference = _model(apps, "Reference")
+    Recommendation = _model(apps, "Recommendation")
+    RecommendationCondition = _model(apps, "RecommendationCondition")
+
+    info = document["pathway"]
+    pathway, _ = Pathway.objects.update_or_create(
+        slug=info["slug"],
+        defaults={
+            key: info.get(key, "")
+            for key in ("title", "summary", "intended_use", "disclaimer", "source")
+        },
+    )
+    meta = document.get("version") or {}
+    status = status or meta.get("status") or "draft"
+    last = PathwayVersion.objects.filter(pathway=pathway).order_by("-number").first()
+    number = (last.number + 1) if last else 1
+    if status == "published":
+        PathwayVersion.objects.filter(pathway=pathway, status="published").update(status="retired")
+    version = PathwayVersion.objects.create(
+        pathway=pathway,
+        number=number,
+        status=status,
+        note=meta.get("note", ""),
+        published_at=timezone.now() if status == "published" else None,
+    )
+
+    variables = {}
+    for order, item in enumerate(document["variables"]):
+        variables[item["key"]] = Variable.objects.create(
+            version=version,
+            key=item["key"],
+            label=item["label"],
+            kind=item["kind"],
+            unit=item.get("unit", ""),
+            minimum=item.get("minimum"),
+            minimum_inclusive=item.get("minimum_inclusive", True),
+            maximum=item.get("maximum"),
+            maximum_inclusive=item.get("maximum_inclusive", True),
+            choices=item.get("choices", []),
+            help_text=item.get("help", ""),
+            optional=item.get("optional", False),
+            order=order,
+        )
+    nodes = {}
+    for order, item in enumerate(document["nodes"]):
+        node = Node.objects.create(
+            version=version,
+            slug=item["slug"],
+            kind=item["kind"],
+            stage=item["stage"],
+            title=item["title"],
+            body=item.get("body", ""),
+            is_start=bool(item.get("start")),
+            order=order,
+        )
+        nodes[item["slug"]] = node
+        NodeField.objects.bulk_create(
+            NodeField(node=node, variable=variables[key], order=index)
+            for index, key in enumerate(item.get("fields", ()))
+        )
+    for item in document["edges"]:
+        edge = Edge.objects.create(
+            version=version,
+            source=nodes[item["source"]],
+            target=nodes[item["target"]],
+            order=item["order"],
+            note=item.get("note", ""),
+        )
+        EdgeCondition.objects.bulk_create(
+            EdgeCondition(edge=edge, variable=variables[c["variable"]], op=c["op"], value=c["value"])
+            for c in item.get("conditions", ())
+        )
+    references = {}
+    for order, item in enumerate(document["references"]):
+        references[item["label"]] = Reference.objects.create(
+            version=version,
+            label=item["label"],
+            citation=item["citation"],
+            url=item.get("url", ""),
+            note=item.get("note", ""),
+            order=order,
+        )
+    for order, item in enumerate(document["recommendations"]):
+        rec = Recommendation.objects.create(
+            version=version,
+            code=item["code"],
+            section=item["section"],
+            title=item["title"],
+            text=item.get("text", ""),
+            note=item.get("note", ""),
+            order=order,
+        )
+        rec.nodes.set([nodes[slug] for slug in item.get("nodes", ())])
+        rec.citations.set([references[label] for label in item.get("citations", ())])
+        RecommendationCondition.objects.bulk_create(
+            RecommendationCondition(
+                recommendation=rec, variable=variables[c["variable"]], op=c["op"], value=c["value"]
+            )
+            for c in item.get("conditions", ())
+        )
+    version.content_hash = content_hash(export_document(version, apps=apps))
+    version.save(update_fields=["content_hash"])
+    return version
+
+
+def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
+    """The whole content of ``version`` as one JSON-ready document (a fixed number of queries)."""
+    apps = apps or global_apps
+    Node = _model(apps, "Node")
+    Edge = _model(apps, "Edge")
+    Recommendation = _model(apps, "Recommendation")
+
+    pathway = version.pathway
+    variables = list(version.variables.order_by("order", "pk"))
+    nodes = list(
+        Node.objects.filter(version=version).prefetch_related("node_fields__variable").order_by("order", "pk")
+    )
+    edges = list(
+        Edge.objects.filter(version=version)
+        .select_related("source", "target")
+        .prefetch_related("conditions__variable")
+        .order_by("source__order", "source__pk", "order")
+    )
+    references = list(version.references.order_by("order", "pk"))
+    recommendations = list(
+        Recommendation.objects.filter(version=version)
+        .prefetch_related("nodes", "citations", "conditions__variable")
+        .order_by("order", "pk")
+    )
+
+    def conditions(rows: Any) -> list[dict[str, Any]]:
+        return [
+            {"variable": c.variable.key, "op": c.op, "value": c.value}
+            for c in sorted(rows, key=lambda c: c.pk)
+        ]
+
+    def variable_doc(v: Any) -> dict[str, Any]:
+        item: dict[str, Any] = {"key": v.key, "label": v.label, "kind": v.kind}
+        if v.unit:
+            item["unit"] = v.unit
+        if v.minimum is not None:
+            item["minimum"] = v.minimum
+            item["minimum_inclusive"] = v.minimum_inclusive
+        if v.maximum is not None:
+            item["maximum"] = v.maximum
+            item["maximum_inclusive"] = v.maximum_inclusive
+        if v.choices:
+            item["choices"] = v.choices
+        item["help"] = v.help_text
+        item["optional"] = v.optional
+        return item
+
+    def node_doc(n: Any) -> dict[str, Any]:
+        item = {
+            "slug": n.slug,
+            "kind": n.kind,
+            "stage": n.stage,
+            "title": n.title,
+            "body": n.body,
+            "fields": [f.variable.key for f in sorted(n.node_fields.all(), key=lambda f: (f.order, f.pk))],
+        }
+        if n.is_start:
+            item["start"] = True
+        return item
+
+    node_order = {n.pk: index for index, n in enumerate(nodes)}
+    return {
+        "format": FORMAT,
+        "pathway": {
+            "slug": pathway.slug,
+            "title": pathway.title,
+            "summary": pathway.summary,
+            "intended_use": pathway.intended_use,
+            "disclaimer": pathway.disclaimer,
+            "source": pathway.source,
+        },
+        "version": {"number": version.number, "status": version.status, "note": version.note},
+        "variables": [variable_doc(v) for v in variables],
+        "nodes": [node_doc(n) for n in nodes],
+        "edges": [
+            {
+                "source": e.source.slug,
+                "target": e.target.slug,
+                "order": e.order,
+                "conditions": conditions(e.conditions.all()),
+                "note": e.note,
+            }
+            for e in sorted(edges, key=lambda e: (node_order[e.source_id], e.order))
+        ],
+        "recommendations": [
+            {
+                "code": r.code,
+                "section": r.section,
+                "title": r.title,
+                "text": r.text,
+                "citations": [ref.label for ref in sorted(r.citations.all(), key=lambda ref: (ref.order, ref.pk))],
+                "nodes": [n.slug for n in sorted(r.nodes.all(), key=lambda n: node_order[n.pk])],
+                "conditions": conditions(r.conditions.all()),
+                "note": r.note,
+            }
+            for r in recommendations
+        ],
+        "references": [
+            {"label": ref.label, "citation": ref.citation, "url": ref.url, "note": ref.note}
+            for ref in references
+        ],
+        "safety_rules": [],
+        "test_cases": [],
+    }

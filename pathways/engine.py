@@ -1,0 +1,548 @@
+"""Evaluate a walk through a pathway version.
+
+Pure Python: no Django import, so the routing rules can be tested, benchmarked and reused (API,
+command line, wizard, validator) without a database. A pathway version is turned once into an
+immutable :class:`Snapshot`; :func:`evaluate` walks it for a set of answers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+Value = str | bool | float | int
+
+# Variable kinds and node kinds, shared with the models (which import them).
+CHOICE = "choice"
+BOOLEAN = "boolean"
+NUMBER = "number"
+VARIABLE_KINDS = (CHOICE, BOOLEAN, NUMBER)
+
+QUESTION = "question"
+INFO = "info"
+OUTCOME = "outcome"
+NODE_KINDS = (QUESTION, INFO, OUTCOME)
+
+STAGES = ("workup", "imaging", "pathology", "management")
+
+# Condition operators. Every condition is (variable, operator, value): no expressions, no eval.
+OPERATORS = {
+    "eq": "=",
+    "ne": "≠",
+    "in": "is one of",
+    "not_in": "is none of",
+    "lt": "<",
+    "le": "≤",
+    "gt": ">",
+    "ge": "≥",
+}
+SET_OPERATORS = ("in", "not_in")
+ORDER_OPERATORS = ("lt", "le", "gt", "ge")
+
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+_MAX_NUMBER_TEXT = 24
+
+
+class PathwayError(Exception):
+    """The pathway content itself is broken (e.g. a question with no matching edge)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    key: str
+    label: str
+    kind: str
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    minimum_inclusive: bool = True
+    maximum_inclusive: bool = True
+    choices: tuple[tuple[str, str], ...] = ()
+    help: str = ""
+    optional: bool = False
+
+    @property
+    def choice_values(self) -> tuple[str, ...]:
+        return tuple(value for value, _ in self.choices)
+
+    def choice_label(self, value: str) -> str:
+        for choice, label in self.choices:
+            if choice == value:
+                return label
+        return value
+
+    def bounds_text(self) -> str:
+        low = high = ""
+        if self.minimum is not None:
+            low = f"{'at least' if self.minimum_inclusive else 'more than'} {format_number(self.minimum)}"
+        if self.maximum is not None:
+            high = f"{'at most' if self.maximum_inclusive else 'less than'} {format_number(self.maximum)}"
+        text = " and ".join(part for part in (low, high) if part)
+        return f"{text} {self.unit}".strip() if text else ""
+
+    def check(self, value: Any) -> str | None:
+        """Return a message if ``value`` is not a valid typed value of this variable, else None."""
+        if self.kind == CHOICE:
+            if not isinstance(value, str):
+                return "Choose one of the offered options."
+            if value not in self.choice_values:
+                return f"“{value[:40]}” is not one of the options: {', '.join(self.choice_values)}."
+            return None
+        if self.kind == BOOLEAN:
+            if not isinstance(value, bool):
+                return "Answer yes (true) or no (false)."
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "Enter a number."
+        if not math.isfinite(value):
+            return "Enter a finite number."
+        if not self.in_bounds(float(value)):
+            return f"Enter a number {self.bounds_text()}."
+        return None
+
+    def in_bounds(self, number: float) -> bool:
+        if self.minimum is not None:
+            if number < self.minimum or (number == self.minimum and not self.minimum_inclusive):
+                return False
+        if self.maximum is not None:
+            if number > self.maximum or (number == self.maximum and not self.maximum_inclusive):
+                return False
+        return True
+
+    def parse_text(self, text: str) -> tuple[Value | None, str | None]:
+        """Parse a submitted form string strictly: plain ASCII decimals only, no exponents."""
+        text = text.strip()
+        if self.kind == CHOICE:
+            return (text, self.check(text))
+        if self.kind == BOOLEAN:
+            if text == "true":
+                return (True, None)
+            if text == "false":
+                return (False, None)
+            return (None, "Answer yes or no.")
+        if len(text) > _MAX_NUMBER_TEXT or not _DECIMAL.fullmatch(text):
+            return (None, "Enter a plain number with digits and an optional decimal point, e.g. 1.5.")
+        number = float(text)
+        number = int(number) if number.is_integer() and "." not in text else number
+        return (number, self.check(number))
+
+    def display(self, value: Any) -> str:
+        if self.kind == CHOICE:
+            return self.choice_label(value)
+        if self.kind == BOOLEAN:
+            return "Yes" if value else "No"
+        return f"{format_number(value)} {self.unit}".strip()
+
+
+def format_number(value: float | int) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.1f}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    variable: str
+    op: str
+    value: Any
+
+    def holds(self, answers: Mapping[str, Any]) -> bool:
+        """Whether the condition holds; a condition on an unanswered variable never holds."""
+        if self.variable not in answers:
+            return False
+        actual = answers[self.variable]
+        op = self.op
+        if op == "eq":
+            return actual == self.value
+        if op == "ne":
+            return actual != self.value
+        if op == "in":
+            return actual in self.value
+        if op == "not_in":
+            return actual not in self.value
+        if op == "lt":
+            return actual < self.value
+        if op == "le":
+            return actual <= self.value
+        if op == "gt":
+            return actual > self.value
+        if op == "ge":
+            return actual >= self.value
+        raise PathwayError(f"unknown operator {op!r}")
+
+    def describe(self, variables: Mapping[str, Variable]) -> str:
+        variable = variables.get(self.variable)
+        label = variable.label if variable else self.variable
+
+        def show(value: Any) -> str:
+            return variable.display(value) if variable else str(value)
+
+        if self.op in SET_OPERATORS:
+            shown = ", ".join(show(v) for v in self.value)
+            return f"{label} {OPERATORS[self.op]} {{{shown}}}"
+        return f"{label} {OPERATORS[self.op]} {show(self.value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    label: str
+    citation: str
+    url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    code: str
+    section: str
+    title: str
+    text: str
+    conditions: tuple[Condition, ...] = ()
+    citations: tuple[str, ...] = ()
+    note: str = ""
+
+    def applies(self, answers: Mapping[str, Any]) -> bool:
+        return all(condition.holds(answers) for condition in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str
+    target: str
+    order: int
+    conditions: tuple[Condition, ...] = ()
+    note: str = ""
+
+    def matches(self, answers: Mapping[str, Any]) -> bool:
+        return all(condition.holds(answers) for condition in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    slug: str
+    kind: str
+    stage: str
+    title: str
+    body: str = ""
+    fields: tuple[str, ...] = ()
+    edges: tuple[Edge, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable, self-contained view of one pathway version."""
+
+    pathway: str
+    version: int
+    start: str
+    nodes: Mapping[str, Node]
+    variables: Mapping[str, Variable]
+    references: Mapping[str, Reference]
+    recommendations: Mapping[str, Recommendation]
+    title: str = ""
+    version_id: int | None = None
+
+    def node(self, slug: str) -> Node:
+        return self.nodes[slug]
+
+    def required_fields(self, node: Node) -> tuple[str, ...]:
+        return tuple(key for key in node.fields if not self.variables[key].optional)
+
+
+@dataclass(frozen=True, slots=True)
+class FiredCondition:
+    condition: Condition
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One step of the why-trace: at ``node`` the walk took ``edge`` because of ``fired``."""
+
+    node: str
+    edge: Edge
+    fired: tuple[FiredCondition, ...]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    path: tuple[str, ...]
+    current: str | None
+    outcome: str | None
+    recommendations: tuple[Recommendation, ...]
+    missing: tuple[str, ...]
+    ignored: tuple[str, ...]
+    trace: tuple[Decision, ...]
+    asked: tuple[str, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        return self.outcome is not None
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(rec.code for rec in self.recommendations)
+
+
+def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
+    """Walk ``snapshot`` from its start with ``answers`` (already validated, typed values).
+
+    Stops at the first question whose required variables are not all answered (the current
+    step) or at an outcome. Recommendations are collected from every node on the path, in path
+    order, when their own conditions hold. Cost grows with the path length, not the graph size.
+    """
+    path: list[str] = []
+    asked: list[str] = []
+    trace: list[Decision] = []
+    recommendations: dict[str, Recommendation] = {}
+    current: str | None = None
+    outcome: str | None = None
+    missing: tuple[str, ...] = ()
+    nodes = snapshot.nodes
+    slug = snapshot.start
+    seen: set[str] = set()
+
+    while True:
+        if slug in seen:
+            raise PathwayError(f"cycle at node {slug!r}")
+        seen.add(slug)
+        node = nodes[slug]
+        path.append(slug)
+        for key in node.fields:
+            if key not in asked:
+                asked.append(key)
+        missing = tuple(key for key in snapshot.required_fields(node) if key not in answers)
+        for rec in node.recommendations:
+            if rec.code not in recommendations and rec.applies(answers):
+                recommendations[rec.code] = rec
+        if missing:
+            current = slug
+            break
+        if node.kind == OUTCOME:
+            outcome = slug
+            break
+        edge = next((edge for edge in node.edges if edge.matches(answers)), None)
+        if edge is None:
+            raise PathwayError(f"no edge of node {slug!r} matches the answers")
+        fired = tuple(FiredCondition(c, answers[c.variable]) for c in edge.conditions)
+        trace.append(Decision(slug, edge, fired))
+        slug = edge.target
+
+    asked_set = set(asked)
+    ignored = tuple(
+        key
+        for key in answers
+        if key not in asked_set and key in snapshot.variables and not snapshot.variables[key].optional
+    )
+    return Evaluation(
+        path=tuple(path),
+        current=current,
+        outcome=outcome,
+        recommendations=tuple(recommendations.values()),
+        missing=missing,
+        ignored=ignored,
+        trace=tuple(trace),
+        asked=tuple(asked),
+    )
+
+
+def validate_case(snapshot: Snapshot, case: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check a typed case (e.g. parsed JSON): every key known, every value valid.
+
+    Returns ``(answers, errors)``; ``answers`` is only meaningful when ``errors`` is empty.
+    """
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key, value in case.items():
+        variable = snapshot.variables.get(key)
+        if variable is None:
+            errors[str(key)[:80]] = "Unknown variable: this pathway has no such case variable."
+            continue
+        message = variable.check(value)
+        if message:
+            errors[key] = message
+        else:
+            answers[key] = float(value) if variable.kind == NUMBER and isinstance(value, float) else value
+    return answers, errors
+
+
+def prune(snapshot: Snapshot, answers: Mapping[str, Any]) -> tuple[dict[str, Any], Evaluation]:
+    """Drop answers that are no longer on the path (after an earlier answer changed).
+
+    Answers to variables asked on the new path are kept, so an unchanged later answer still
+    counts. Repeats until stable, because dropping an answer can shorten the path.
+    """
+    kept = dict(answers)
+    while True:
+        result = evaluate(snapshot, kept)
+        on_path = set(result.asked)
+        trimmed = {key: value for key, value in kept.items() if key in on_path}
+        if trimmed == kept:
+            return kept, result
+        kept = trimmed
+
+
+def thresholds(snapshot: Snapshot) -> dict[str, list[float]]:
+    """Every number that any edge or recommendation condition compares a variable with."""
+    found: dict[str, set[float]] = {}
+    conditions: list[Condition] = []
+    for node in snapshot.nodes.values():
+        for edge in node.edges:
+            conditions.extend(edge.conditions)
+    for rec in snapshot.recommendations.values():
+        conditions.extend(rec.conditions)
+    for condition in conditions:
+        variable = snapshot.variables.get(condition.variable)
+        if variable is not None and variable.kind == NUMBER:
+            values = condition.value if condition.op in SET_OPERATORS else [condition.value]
+            found.setdefault(condition.variable, set()).update(float(v) for v in values)
+    return {key: sorted(values) for key, values in found.items()}
+
+
+def representatives(variable: Variable, cuts: list[float]) -> list[Value]:
+    """One value per class of answers the conditions can tell apart.
+
+    Choices and booleans: every value. Numbers: each threshold inside the domain, a point
+    strictly between consecutive thresholds, and the domain's ends, so every interval
+    (open or closed end) that a condition distinguishes is represented.
+    """
+    if variable.kind == CHOICE:
+        return list(variable.choice_values)
+    if variable.kind == BOOLEAN:
+        return [True, False]
+    low = variable.minimum if variable.minimum is not None else (min(cuts) - 1 if cuts else 0.0)
+    high = variable.maximum if variable.maximum is not None else (max(cuts) + 1 if cuts else 1.0)
+    points = sorted({low, high, *(c for c in cuts if low <= c <= high)})
+    values: list[float] = []
+    for index, point in enumerate(points):
+        if variable.in_bounds(point):
+            values.append(point)
+        if index + 1 < len(points):
+            values.append((point + points[index + 1]) / 2)
+    return values
+
+
+def enumerate_cases(snapshot: Snapshot) -> Iterator[tuple[dict[str, Any], Evaluation]]:
+    """Yield every class of complete walk, as a representative case and its evaluation.
+
+    Branches only on the variables a walk actually asks, so the count is the number of
+    distinguishable walks rather than the product of all domains.
+    """
+    cuts = thresholds(snapshot)
+    options = {
+        key: representatives(variable, cuts.get(key, []))
+        for key, variable in snapshot.variables.items()
+    }
+    stack: list[dict[str, Any]] = [{}]
+    while stack:
+        answers = stack.pop()
+        result = evaluate(snapshot, answers)
+        if result.complete:
+            yield answers, result
+            continue
+        key = result.missing[0]
+        for value in reversed(options[key]):
+            stack.append({**answers, key: value})
+
+
+def snapshot_from_document(document: Mapping[str, Any], version_id: int | None = None) -> Snapshot:
+    """Build a snapshot from a pathway document (the import/export JSON format)."""
+    variables = {
+        item["key"]: Variable(
+            key=item["key"],
+            label=item["label"],
+            kind=item["kind"],
+            unit=item.get("unit", ""),
+            minimum=item.get("minimum"),
+            maximum=item.get("maximum"),
+            minimum_inclusive=item.get("minimum_inclusive", True),
+            maximum_inclusive=item.get("maximum_inclusive", True),
+            choices=tuple((c[0], c[1]) for c in item.get("choices", ())),
+            help=item.get("help", ""),
+            optional=item.get("optional", False),
+        )
+        for item in document["variables"]
+    }
+
+    def conditions(items: Any) -> tuple[Condition, ...]:
+        return tuple(
+            Condition(
+                c["variable"],
+                c["op"],
+                tuple(c["value"]) if c["op"] in SET_OPERATORS else c["value"],
+            )
+            for c in items or ()
+        )
+
+    references = {
+        item["label"]: Reference(
+            label=item["label"],
+            citation=item["citation"],
+            url=item.get("url", ""),
+            note=item.get("note", ""),
+        )
+        for item in document["references"]
+    }
+    recommendations = {
+        item["code"]: Recommendation(
+            code=item["code"],
+            section=item["section"],
+            title=item["title"],
+            text=item.get("text", ""),
+            conditions=conditions(item.get("conditions")),
+            citations=tuple(item.get("citations", ())),
+            note=item.get("note", ""),
+        )
+        for item in document["recommendations"]
+    }
+    placed: dict[str, list[tuple[int, Recommendation]]] = {}
+    for order, item in enumerate(document["recommendations"]):
+        for node_slug in item.get("nodes", ()):
+            placed.setdefault(node_slug, []).append((order, recommendations[item["code"]]))
+    edges: dict[str, list[Edge]] = {}
+    for item in document["edges"]:
+        edges.setdefault(item["source"], []).append(
+            Edge(
+                source=item["source"],
+                target=item["target"],
+                order=item["order"],
+                conditions=conditions(item.get("conditions")),
+                note=item.get("note", ""),
+            )
+        )
+    nodes: dict[str, Node] = {}
+    start = ""
+    for item in document["nodes"]:
+        slug = item["slug"]
+        if item.get("start"):
+            start = slug
+        nodes[slug] = Node(
+            slug=slug,
+            kind=item["kind"],
+            stage=item["stage"],
+            title=item["title"],
+            body=item.get("body", ""),
+            fields=tuple(item.get("fields", ())),
+            edges=tuple(sorted(edges.get(slug, ()), key=lambda e: e.order)),
+            recommendations=tuple(rec for _, rec in sorted(placed.get(slug, ()), key=lambda p: p[0])),
+        )
+    if not start:
+        raise PathwayError("the pathway has no start node")
+    pathway = document["pathway"]
+    version = document.get("version") or {}
+    return Snapshot(
+        pathway=pathway["slug"],
+        title=pathway.get("title", ""),
+        version=version.get("number", 0),
+        start=start,
+        nodes=MappingProxyType(nodes),
+        variables=MappingProxyType(variables),
+        references=MappingProxyType(references),
+        recommendations=MappingProxyType(recommendations),
+        version_id=version_id,
+    )

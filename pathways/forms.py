@@ -1,0 +1,133 @@
+"""Step forms: one field per variable a node asks, named by the variable key.
+
+Forms only validate and type the input; routing is the engine's. Parsing is strict: plain ASCII
+decimals (no exponents, no NaN/inf, no locale digits or commas), one value per key, only the
+fields of this step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.bootstrap import StrictButton
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Field, Layout
+from django import forms
+from django.utils.translation import gettext as _
+
+from . import engine
+
+CONTROL_FIELDS = ("csrfmiddlewaretoken", "revision")
+
+
+class TypedField(forms.Field):
+    """A form field whose text is parsed and checked by the engine's variable definition."""
+
+    def __init__(self, variable: engine.Variable, **kwargs: Any) -> None:
+        self.variable = variable
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str):
+            raise forms.ValidationError(_("Send one value."))
+        if "\x00" in value:
+            raise forms.ValidationError(_("The value contains a forbidden character."))
+        typed, message = self.variable.parse_text(value)
+        if message:
+            raise forms.ValidationError(message)
+        return typed
+
+
+def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
+    label = variable.label + (f" ({variable.unit})" if variable.unit else "")
+    help_text = variable.help
+    if variable.kind == engine.NUMBER:
+        attrs: dict[str, Any] = {"step": "any", "inputmode": "decimal", "autocomplete": "off"}
+        if variable.minimum is not None:
+            attrs["min"] = engine.format_number(variable.minimum)
+        if variable.maximum is not None:
+            attrs["max"] = engine.format_number(variable.maximum)
+        bounds = variable.bounds_text()
+        if bounds:
+            help_text = f"{help_text} {_('Allowed:')} {bounds}.".strip()
+        widget: forms.Widget = forms.NumberInput(attrs=attrs)
+    elif variable.kind == engine.BOOLEAN:
+        widget = forms.RadioSelect(choices=[("true", _("Yes")), ("false", _("No"))])
+    else:
+        widget = forms.RadioSelect(choices=list(variable.choices))
+    return TypedField(variable, label=label, help_text=help_text, required=required, widget=widget)
+
+
+class StepForm(forms.Form):
+    """The form of one question node. ``data`` may be None (unbound, showing current answers)."""
+
+    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(
+        self,
+        snapshot: engine.Snapshot,
+        node: engine.Node,
+        *,
+        answers: dict[str, Any],
+        revision: int,
+        data: Any = None,
+    ) -> None:
+        initial: dict[str, Any] = {"revision": revision}
+        for key in node.fields:
+            if key in answers:
+                value = answers[key]
+                if isinstance(value, bool):
+                    value = "true" if value else "false"
+                initial[key] = value
+        super().__init__(data=data, initial=initial)
+        self.node = node
+        self.snapshot = snapshot
+        for key in node.fields:
+            variable = snapshot.variables[key]
+            self.fields[key] = build_field(variable, required=not variable.optional)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        required = [k for k in node.fields if not snapshot.variables[k].optional]
+        optional = [k for k in node.fields if snapshot.variables[k].optional]
+        parts: list[Any] = [Field(key) for key in required]
+        if optional:
+            parts.append(
+                Div(
+                    *[Field(key, wrapper_class="col-sm-6") for key in optional],
+                    css_class="row optional-fields",
+                )
+            )
+        parts.append("revision")
+        parts.append(
+            Div(
+                StrictButton(_("Continue"), type="submit", css_class="btn btn-primary btn-lg"),
+                css_class="mt-3",
+            )
+        )
+        self.helper.layout = Layout(*parts)
+        self.optional_keys = optional
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.data is None:
+            return cleaned
+        allowed = set(self.node.fields) | set(CONTROL_FIELDS)
+        unexpected = sorted(key for key in self.data.keys() if key not in allowed)
+        if unexpected:
+            shown = ", ".join(key[:40] for key in unexpected[:5])
+            raise forms.ValidationError(
+                _("This step does not ask for: %(keys)s. Nothing was changed.") % {"keys": shown}
+            )
+        for key in self.node.fields:
+            if hasattr(self.data, "getlist") and len(self.data.getlist(key)) > 1:
+                self.add_error(key, _("Send one value for this question, not several."))
+        return cleaned
+
+    def answers(self) -> tuple[dict[str, Any], list[str]]:
+        """The typed answers of this step, and the optional keys left blank (to forget)."""
+        given = {key: self.cleaned_data[key] for key in self.node.fields if self.cleaned_data.get(key) is not None}
+        blank = [key for key in self.optional_keys if key not in given]
+        return given, blank

@@ -1,0 +1,68 @@
+"""Reads: published versions, walks, and the engine snapshot of a version (cached)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from django.http import Http404
+
+from . import engine
+from .content_io import export_document
+from .models import Pathway, PathwayVersion, Walk
+
+_snapshots: dict[tuple[int, str], engine.Snapshot] = {}
+_lock = threading.Lock()
+
+
+def snapshot_for(version: PathwayVersion) -> engine.Snapshot:
+    """The engine snapshot of ``version``, built once per version and content hash.
+
+    Published and retired versions never change, so a step costs no pathway queries. A draft's
+    hash is refreshed on every save by the authoring services, so its cache entry follows edits.
+    """
+    key = (version.pk, version.content_hash)
+    snapshot = _snapshots.get(key)
+    if snapshot is None:
+        snapshot = engine.snapshot_from_document(export_document(version), version_id=version.pk)
+        with _lock:
+            _snapshots[key] = snapshot
+    return snapshot
+
+
+def clear_snapshot_cache() -> None:
+    with _lock:
+        _snapshots.clear()
+
+
+def published_pathways() -> list[PathwayVersion]:
+    return list(
+        PathwayVersion.objects.filter(status=PathwayVersion.Status.PUBLISHED)
+        .select_related("pathway")
+        .order_by("pathway__title")
+    )
+
+
+def published_version(slug: str) -> PathwayVersion:
+    version = (
+        PathwayVersion.objects.filter(pathway__slug=slug, status=PathwayVersion.Status.PUBLISHED)
+        .select_related("pathway")
+        .first()
+    )
+    if version is None:
+        raise Http404("No published pathway with this name.")
+    return version
+
+
+def walk_for(walk_id: uuid.UUID | str, slug: str | None = None) -> Walk:
+    try:
+        walk = Walk.objects.select_related("version__pathway").get(pk=walk_id)
+    except (Walk.DoesNotExist, ValueError):
+        raise Http404("No such walk.") from None
+    if slug is not None and walk.version.pathway.slug != slug:
+        raise Http404("No such walk.")
+    return walk
+
+
+def pathway_exists(slug: str) -> bool:
+    return Pathway.objects.filter(slug=slug).exists()

@@ -1,0 +1,197 @@
+"""Wizard and API views: parse input, call the engine and services, render."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import api, engine, presentation, selectors, services
+from .forms import StepForm
+from .models import Walk
+
+WALK_COOKIE_SALT = "pathways.walk"
+
+
+def _walk_cookie(slug: str) -> str:
+    return f"walk_{slug}"
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "pathways/home.html", {"versions": selectors.published_pathways()})
+
+
+@require_http_methods(["GET", "POST"])
+def pathway_start(request: HttpRequest, slug: str) -> HttpResponse:
+    version = selectors.published_version(slug)
+    if request.method == "POST":
+        walk = services.start_walk(version)
+        snapshot = selectors.snapshot_for(version)
+        response = _after_change(request, walk, snapshot, engine.evaluate(snapshot, {}))
+        response.set_signed_cookie(
+            _walk_cookie(slug),
+            str(walk.pk),
+            salt=WALK_COOKIE_SALT,
+            max_age=60 * 60 * 12,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+        return response
+    walk_id = request.get_signed_cookie(_walk_cookie(slug), default=None, salt=WALK_COOKIE_SALT)
+    if walk_id and _is_uuid(walk_id):
+        walk = Walk.objects.filter(pk=walk_id, completed_at__isnull=True, version__pathway__slug=slug).first()
+        if walk is not None:
+            return redirect("pathways:walk_detail", slug=slug, walk_id=walk.pk)
+    response = render(request, "pathways/intro.html", {"version": version, "pathway": version.pathway})
+    add_never_cache_headers(response)
+    return response
+
+
+@require_GET
+def walk_detail(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
+    walk = selectors.walk_for(walk_id, slug)
+    snapshot = selectors.snapshot_for(walk.version)
+    result = engine.evaluate(snapshot, walk.answers)
+    if not result.complete:
+        return redirect(presentation.step_url(slug, walk.pk, result.current))
+    return _render_walk(request, walk, snapshot, result)
+
+
+@require_http_methods(["GET", "POST"])
+def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) -> HttpResponse:
+    walk = selectors.walk_for(walk_id, slug)
+    snapshot = selectors.snapshot_for(walk.version)
+    result = engine.evaluate(snapshot, walk.answers)
+    if not _askable(snapshot, result, node):
+        if request.method == "GET":
+            return redirect("pathways:walk_detail", slug=slug, walk_id=walk.pk)
+        alert = _("That question is not part of this walk's path now. Nothing was changed.")
+        return _render_walk(request, walk, snapshot, result, alert=alert, status=409)
+    if request.method == "GET":
+        return _render_walk(request, walk, snapshot, result, node=node)
+
+    form = StepForm(
+        snapshot, snapshot.nodes[node], answers=walk.answers, revision=walk.revision, data=request.POST
+    )
+    if not form.is_valid():
+        return _render_walk(request, walk, snapshot, result, node=node, form=form, status=422)
+    given, forget = form.answers()
+    try:
+        if form.cleaned_data["revision"] != walk.revision:
+            raise services.StaleWalk
+        new_result = services.record_step(
+            walk, snapshot, given=given, forget=forget, expected_revision=form.cleaned_data["revision"]
+        )
+    except services.StaleWalk:
+        walk.refresh_from_db()
+        result = engine.evaluate(snapshot, walk.answers)
+        alert = _(
+            "This walk changed since this page was loaded (another tab, or the form was sent twice). "
+            "Nothing was changed; here is its current state."
+        )
+        return _render_walk(request, walk, snapshot, result, alert=alert, status=409)
+    return _after_change(request, walk, snapshot, new_result)
+
+
+@csrf_exempt
+@require_POST
+def api_evaluate(request: HttpRequest, slug: str) -> JsonResponse:
+    status, body = api.evaluate_case(slug, request.body)
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _askable(snapshot: engine.Snapshot, result: engine.Evaluation, node: str) -> bool:
+    """Only questions on the walk's current path can be answered or changed."""
+    return node in result.path and snapshot.nodes[node].kind == engine.QUESTION
+
+
+def _after_change(
+    request: HttpRequest, walk: Walk, snapshot: engine.Snapshot, result: engine.Evaluation
+) -> HttpResponse:
+    slug = walk.version.pathway.slug
+    if result.complete:
+        url = reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk})
+    else:
+        url = presentation.step_url(slug, walk.pk, result.current)
+    if not request.htmx:
+        return _see_other(url)
+    response = _render_walk(request, walk, snapshot, result)
+    response["HX-Push-Url"] = url
+    return response
+
+
+def _see_other(url: str) -> HttpResponse:
+    response = HttpResponse(status=303)
+    response["Location"] = url
+    return response
+
+
+def _render_walk(
+    request: HttpRequest,
+    walk: Walk,
+    snapshot: engine.Snapshot,
+    result: engine.Evaluation,
+    *,
+    node: str | None = None,
+    form: StepForm | None = None,
+    alert: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    slug = walk.version.pathway.slug
+    showing = node or result.current
+    context: dict[str, Any] = {
+        "walk": walk,
+        "version": walk.version,
+        "pathway": walk.version.pathway,
+        "snapshot": snapshot,
+        "result": result,
+        "alert": alert,
+        "trail": presentation.trail(snapshot, result, walk.answers, slug, walk.pk),
+        "recommendations": presentation.rec_views(snapshot, result.recommendations),
+        "references": list(snapshot.references.values()),
+        "stages": presentation.stages(snapshot, result, showing),
+    }
+    if showing is None:
+        template = "pathways/result.html"
+        recs = context["recommendations"]
+        context.update(
+            outcome=snapshot.nodes[result.outcome],
+            cautions=[rec for rec in recs if rec.section == "caution"],
+            sections=presentation.grouped(recs, include_cautions=False),
+            trace=presentation.trace_steps(snapshot, result),
+            notes=presentation.interpretation_notes(snapshot, result),
+        )
+    else:
+        template = "pathways/step.html"
+        step_node = snapshot.nodes[showing]
+        context.update(
+            node=step_node,
+            changing=showing != result.current,
+            action=presentation.step_url(slug, walk.pk, showing),
+            form=form
+            or StepForm(snapshot, step_node, answers=walk.answers, revision=walk.revision),
+            sections=presentation.grouped(context["recommendations"]),
+        )
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#walk"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    add_never_cache_headers(response)
+    return response
