@@ -36,9 +36,7 @@ def _model(apps: Any, name: str) -> Any:
 
 
 @transaction.atomic
-def import_document(
-    document: dict[str, Any], *, status: str | None = None, apps: Any = None
-) -> Any:
+def import_document(document: dict[str, Any], *, status: str | None = None, apps: Any = None) -> Any:
     """Create a new version of the document's pathway from ``document`` and return it."""
     apps = apps or global_apps
     Pathway = _model(apps, "Pathway")
@@ -56,8 +54,7 @@ def import_document(
     pathway, _ = Pathway.objects.update_or_create(
         slug=info["slug"],
         defaults={
-            key: info.get(key, "")
-            for key in ("title", "summary", "intended_use", "disclaimer", "source")
+            key: info.get(key, "") for key in ("title", "summary", "intended_use", "disclaimer", "source")
         },
     )
     meta = document.get("version") or {}
@@ -243,7 +240,9 @@ def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
                 "section": r.section,
                 "title": r.title,
                 "text": r.text,
-                "citations": [ref.label for ref in sorted(r.citations.all(), key=lambda ref: (ref.order, ref.pk))],
+                "citations": [
+                    ref.label for ref in sorted(r.citations.all(), key=lambda ref: (ref.order, ref.pk))
+                ],
                 "nodes": [n.slug for n in sorted(r.nodes.all(), key=lambda n: node_order[n.pk])],
                 "conditions": conditions(r.conditions.all()),
                 "note": r.note,

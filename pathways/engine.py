@@ -105,13 +105,10 @@ class Variable:
         return None
 
     def in_bounds(self, number: float) -> bool:
-        if self.minimum is not None:
-            if number < self.minimum or (number == self.minimum and not self.minimum_inclusive):
-                return False
-        if self.maximum is not None:
-            if number > self.maximum or (number == self.maximum and not self.maximum_inclusive):
-                return False
-        return True
+        low, high = self.minimum, self.maximum
+        too_low = low is not None and (number < low or (number == low and not self.minimum_inclusive))
+        too_high = high is not None and (number > high or (number == high and not self.maximum_inclusive))
+        return not (too_low or too_high)
 
     def parse_text(self, text: str) -> tuple[Value | None, str | None]:
         """Parse a submitted form string strictly: plain ASCII decimals only, no exponents."""
@@ -140,7 +137,7 @@ class Variable:
 
 def format_number(value: float | int) -> str:
     if isinstance(value, float) and value.is_integer():
-        return f"{value:.1f}"
+        return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -435,8 +432,7 @@ def enumerate_cases(snapshot: Snapshot) -> Iterator[tuple[dict[str, Any], Evalua
     """
     cuts = thresholds(snapshot)
     options = {
-        key: representatives(variable, cuts.get(key, []))
-        for key, variable in snapshot.variables.items()
+        key: representatives(variable, cuts.get(key, [])) for key, variable in snapshot.variables.items()
     }
     stack: list[dict[str, Any]] = [{}]
     while stack:

@@ -115,7 +115,7 @@ class StepForm(forms.Form):
         if self.data is None:
             return cleaned
         allowed = set(self.node.fields) | set(CONTROL_FIELDS)
-        unexpected = sorted(key for key in self.data.keys() if key not in allowed)
+        unexpected = sorted(key for key in self.data if key not in allowed)
         if unexpected:
             shown = ", ".join(key[:40] for key in unexpected[:5])
             raise forms.ValidationError(
@@ -128,6 +128,8 @@ class StepForm(forms.Form):
 
     def answers(self) -> tuple[dict[str, Any], list[str]]:
         """The typed answers of this step, and the optional keys left blank (to forget)."""
-        given = {key: self.cleaned_data[key] for key in self.node.fields if self.cleaned_data.get(key) is not None}
+        given = {
+            key: self.cleaned_data[key] for key in self.node.fields if self.cleaned_data.get(key) is not None
+        }
         blank = [key for key in self.optional_keys if key not in given]
         return given, blank

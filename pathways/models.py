@@ -70,11 +70,9 @@ class Variable(models.Model):
     minimum_inclusive = models.BooleanField(default=True)
     maximum = models.FloatField(null=True, blank=True)
     maximum_inclusive = models.BooleanField(default=True)
-    choices = models.JSONField(default=list, blank=True, help_text=_('List of [value, label] pairs.'))
+    choices = models.JSONField(default=list, blank=True, help_text=_("List of [value, label] pairs."))
     help_text = models.TextField(blank=True)
-    optional = models.BooleanField(
-        default=False, help_text=_("Recorded and shown, never required to route.")
-    )
+    optional = models.BooleanField(default=False, help_text=_("Recorded and shown, never required to route."))
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -82,7 +80,9 @@ class Variable(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["version", "key"], name="unique_variable_key"),
             models.CheckConstraint(
-                condition=Q(minimum__isnull=True) | Q(maximum__isnull=True) | Q(minimum__lte=models.F("maximum")),
+                condition=Q(minimum__isnull=True)
+                | Q(maximum__isnull=True)
+                | Q(minimum__lte=models.F("maximum")),
                 name="variable_bounds_ordered",
             ),
         ]
@@ -147,7 +147,8 @@ class Edge(models.Model):
     target = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="in_edges")
     order = models.PositiveIntegerField(default=1)
     note = models.TextField(
-        blank=True, help_text=_("Shown to the clinician when this edge is taken (e.g. how an ambiguity is resolved).")
+        blank=True,
+        help_text=_("Shown to the clinician when this edge is taken (e.g. how an ambiguity is resolved)."),
     )
 
     class Meta:
@@ -219,9 +220,15 @@ class Recommendation(models.Model):
     section = models.CharField(max_length=14, choices=Section.choices)
     title = models.CharField(max_length=200)
     text = models.TextField(help_text=_("Markdown."))
-    note = models.TextField(blank=True, help_text=_("How the pathway reads the source here, shown to the clinician."))
-    nodes = models.ManyToManyField(Node, related_name="recommendations", blank=True,
-                                   help_text=_("Given when the walk reaches any of these nodes."))
+    note = models.TextField(
+        blank=True, help_text=_("How the pathway reads the source here, shown to the clinician.")
+    )
+    nodes = models.ManyToManyField(
+        Node,
+        related_name="recommendations",
+        blank=True,
+        help_text=_("Given when the walk reaches any of these nodes."),
+    )
     citations = models.ManyToManyField(Reference, related_name="recommendations")
     order = models.PositiveIntegerField(default=0)
 

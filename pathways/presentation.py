@@ -78,7 +78,9 @@ def rec_views(snapshot: engine.Snapshot, recs: tuple[engine.Recommendation, ...]
             title=rec.title,
             text=rec.text,
             note=rec.note,
-            citations=tuple(snapshot.references[label] for label in rec.citations if label in snapshot.references),
+            citations=tuple(
+                snapshot.references[label] for label in rec.citations if label in snapshot.references
+            ),
         )
         for rec in recs
     ]
@@ -90,7 +92,11 @@ def grouped(recs: list[RecView], *, include_cautions: bool = True) -> list[tuple
         if rec.section == "caution" and not include_cautions:
             continue
         groups.setdefault(rec.section, []).append(rec)
-    return [(SECTION_LABELS.get(section, section), groups[section]) for section in SECTION_ORDER if section in groups]
+    return [
+        (SECTION_LABELS.get(section, section), groups[section])
+        for section in SECTION_ORDER
+        if section in groups
+    ]
 
 
 def trace_steps(snapshot: engine.Snapshot, result: engine.Evaluation) -> list[TraceStep]:
@@ -120,9 +126,7 @@ def stages(snapshot: engine.Snapshot, result: engine.Evaluation, showing: str | 
     current_index = order.index(current_stage)
     items = []
     for index, stage in enumerate(order):
-        if result.complete:
-            state = "done" if stage in visited else "skipped"
-        elif index < current_index:
+        if result.complete or index < current_index:
             state = "done" if stage in visited else "skipped"
         elif index == current_index:
             state = "current"

@@ -185,8 +185,7 @@ def _render_walk(
             node=step_node,
             changing=showing != result.current,
             action=presentation.step_url(slug, walk.pk, showing),
-            form=form
-            or StepForm(snapshot, step_node, answers=walk.answers, revision=walk.revision),
+            form=form or StepForm(snapshot, step_node, answers=walk.answers, revision=walk.revision),
             sections=presentation.grouped(context["recommendations"]),
         )
     if request.htmx and not request.htmx.history_restore_request:

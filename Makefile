@@ -1,0 +1,50 @@
+# PNET Pathways. `make run` serves the app; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test install lint fmt check chromium serve bench loadtest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## install: create .venv and install the pinned requirements
+install: $(VENV)/.installed
+
+## run: migrate the SQLite database and serve the app at http://$(HOST):$(PORT) (debug on)
+run: install
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite, browser tests included (installs Debian's chromium if missing)
+test: install chromium
+	$(BIN)/python -m pytest
+
+## chromium: make sure /usr/bin/chromium exists for the browser tests
+chromium:
+	@scripts/ensure-chromium.sh
+
+## lint: ruff checks and format check
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## fmt: format and fix with ruff
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## check: Django system checks and missing migrations
+check: install
+	DJANGO_DEBUG=1 $(BIN)/python manage.py check
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis test-artifacts
