@@ -1,0 +1,540 @@
+"""The engine on the PNET pathway, without a database."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pathways import engine
+from tests.invariants import violations
+
+NF_LOCAL = {
+    "suspected_syndrome": "none",
+    "functional_status": "nonfunctioning",
+    "disease_extent": "localized",
+}
+NF_MET = {"suspected_syndrome": "none", "functional_status": "nonfunctioning", "disease_extent": "metastatic"}
+
+
+def run(snapshot: engine.Snapshot, **case: Any) -> engine.Evaluation:
+    answers, errors = engine.validate_case(snapshot, case)
+    assert errors == {}
+    return engine.evaluate(snapshot, answers)
+
+
+def codes(snapshot: engine.Snapshot, **case: Any) -> set[str]:
+    result = run(snapshot, **case)
+    assert result.complete, result.missing
+    return set(result.codes)
+
+
+def test_engine_module_imports_nothing_from_django() -> None:
+    source = Path(engine.__file__).read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    assert not any(name.split(".")[0] == "django" for name in imported)
+
+
+# --- The contract's examples -------------------------------------------------------------
+
+
+def test_contract_example_incidental_small_body_tumour_is_observed(snapshot: engine.Snapshot) -> None:
+    result = run(snapshot, **NF_LOCAL, tumor_size_cm=0.9, incidental=True, tumor_location="body")
+    assert result.complete
+    assert {"nf.observation", "nf.imaging_6_months"} <= set(result.codes)
+    assert "nf.resection_consider_lnd" not in result.codes
+    assert result.ignored == ("tumor_location",)
+
+
+def test_contract_example_duodenal_gastrinoma(snapshot: engine.Snapshot) -> None:
+    got = codes(
+        snapshot,
+        suspected_syndrome="gastrinoma",
+        functional_status="gastrinoma",
+        disease_extent="localized",
+        tumor_size_cm=0.6,
+        tumor_location="duodenum",
+    )
+    assert {
+        "fx.resection_regardless_of_size",
+        "fx.gastrinoma_ppi",
+        "surgery.duodenotomy_local_resection",
+    } <= got
+
+
+def test_contract_example_metastatic_well_differentiated_g3(snapshot: engine.Snapshot) -> None:
+    result = run(snapshot, **NF_MET, ki67_percent=21, differentiation="well", liver_metastases="unresectable")
+    assert result.complete
+    assert {"adv.chemotherapy_g3", "adv.targeted_therapy_wd_g3"} <= set(result.codes)
+    assert "adv.ssa" not in result.codes
+    assert result.ignored == ("liver_metastases",)
+
+
+# --- Size bands (contract boundaries) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0.9, 1.0])
+def test_observation_offered_for_incidental_tumour_up_to_1_cm(snapshot: engine.Snapshot, size: float) -> None:
+    result = run(snapshot, **NF_LOCAL, tumor_size_cm=size, incidental=True)
+    assert result.outcome == "observation"
+    assert "followup.post_treatment" not in result.codes
+
+
+def test_tumour_of_1_cm_not_found_incidentally_follows_the_1_to_2_cm_rule(snapshot: engine.Snapshot) -> None:
+    got = codes(snapshot, **NF_LOCAL, tumor_size_cm=1.0, incidental=False, tumor_location="head")
+    assert "nf.observation" not in got
+    assert {"nf.resection_consider_lnd", "caution.small_tumor_malignant_potential"} <= got
+    assert "caution.lymph_node_sampling" not in got
+
+
+@pytest.mark.parametrize(
+    ("size", "expected", "absent"),
+    [
+        (1.1, {"nf.resection_consider_lnd", "caution.small_tumor_malignant_potential"}, {"nf.observation"}),
+        (1.5, {"nf.resection_consider_lnd"}, {"caution.lymph_node_sampling"}),
+        (1.6, {"nf.resection_consider_lnd", "caution.lymph_node_sampling"}, set()),
+        (
+            2.0,
+            {"nf.resection_consider_lnd", "caution.small_tumor_malignant_potential"},
+            {"nf.formal_resection_lnd"},
+        ),
+        (
+            2.1,
+            {"nf.formal_resection_lnd", "caution.lymph_node_sampling"},
+            {"nf.resection_consider_lnd", "caution.small_tumor_malignant_potential"},
+        ),
+    ],
+)
+def test_size_band_boundaries(snapshot: engine.Snapshot, size: float, expected: set, absent: set) -> None:
+    got = codes(snapshot, **NF_LOCAL, tumor_size_cm=size, tumor_location="head")
+    assert expected <= got
+    assert not (absent & got)
+    assert "incidental" not in run(snapshot, **NF_LOCAL, tumor_size_cm=size).asked
+
+
+@pytest.mark.parametrize(("size", "caution"), [(1.5, False), (1.6, True), (0.4, False), (25, True)])
+def test_lymph_node_caution_for_resected_functioning_tumours_over_1_5_cm(
+    snapshot: engine.Snapshot, size: float, caution: bool
+) -> None:
+    got = codes(
+        snapshot,
+        suspected_syndrome="insulinoma",
+        functional_status="insulinoma",
+        sstr_status="positive",
+        disease_extent="localized",
+        tumor_size_cm=size,
+        tumor_location="head",
+    )
+    assert ("caution.lymph_node_sampling" in got) is caution
+    assert "fx.resection_regardless_of_size" in got
+
+
+# --- Grade (contract boundaries) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ki67", "g3"), [(0, False), (3, False), (20, False), (20.1, True), (100, True)])
+def test_ki67_boundary_between_g1_g2_and_g3(snapshot: engine.Snapshot, ki67: float, g3: bool) -> None:
+    result = run(snapshot, **NF_MET, ki67_percent=ki67)
+    next_question = result.missing
+    assert next_question == (("differentiation",) if g3 else ("liver_metastases",))
+
+
+def test_g3_poorly_differentiated_gets_chemotherapy_only(snapshot: engine.Snapshot) -> None:
+    got = codes(snapshot, **NF_MET, ki67_percent=55, differentiation="poor")
+    assert "adv.chemotherapy_g3" in got
+    assert "adv.targeted_therapy_wd_g3" not in got
+    assert "followup.post_treatment" in got
+
+
+# --- Workup and imaging ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("syndrome", "panel"),
+    [
+        ("insulinoma", "workup.insulinoma_panel"),
+        ("gastrinoma", "workup.gastrin"),
+        ("glucagonoma", "workup.glucagon_panel"),
+        ("vipoma", "workup.vip_panel"),
+        ("none", None),
+        ("other", None),
+    ],
+)
+def test_workup_orders_the_panel_of_the_suspected_syndrome(
+    snapshot: engine.Snapshot, syndrome: str, panel: str | None
+) -> None:
+    result = run(snapshot, suspected_syndrome=syndrome)
+    panels = {code for code in result.codes if code.startswith("workup.") and code != "workup.cga_5hiaa"}
+    assert "workup.cga_5hiaa" in result.codes
+    assert panels == ({panel} if panel else set())
+    assert result.missing == ("functional_status",)
+
+
+def test_first_step_asks_the_suspected_syndrome(snapshot: engine.Snapshot) -> None:
+    result = engine.evaluate(snapshot, {})
+    assert not result.complete
+    assert result.outcome is None
+    assert result.missing == ("suspected_syndrome",)
+    assert {"general.multidisciplinary", "workup.cga_5hiaa"} <= set(result.codes)
+
+
+def test_imaging_recommended_after_the_biochemical_result(snapshot: engine.Snapshot) -> None:
+    result = run(snapshot, suspected_syndrome="none", functional_status="nonfunctioning")
+    assert {"imaging.ct_mri", "imaging.sstr_pet", "imaging.eus"} <= set(result.codes)
+    assert result.missing == ("disease_extent",)
+
+
+# --- Functioning tumours ---------------------------------------------------------------------------
+
+SYNDROME_CONTROL = {
+    "insulinoma": "fx.insulinoma_glucose_control",
+    "gastrinoma": "fx.gastrinoma_ppi",
+    "glucagonoma": "fx.glucagonoma_glycemia",
+    "vipoma": "fx.vipoma_electrolytes",
+    "other_functional": None,
+}
+
+
+@pytest.mark.parametrize("status", list(SYNDROME_CONTROL))
+def test_localized_functioning_tumour_preoperative_control(snapshot: engine.Snapshot, status: str) -> None:
+    case: dict[str, Any] = {
+        "suspected_syndrome": "other",
+        "functional_status": status,
+        "disease_extent": "localized",
+        "tumor_size_cm": 0.8,
+        "tumor_location": "tail",
+    }
+    if status == "insulinoma":
+        case["sstr_status"] = "positive"
+    if status == "gastrinoma":
+        case["tumor_location"] = "tail"
+    got = codes(snapshot, **case)
+    assert {"fx.resection_regardless_of_size", "fx.preop_symptom_control"} <= got
+    specific = {code for code in SYNDROME_CONTROL.values() if code}
+    expected = SYNDROME_CONTROL[status]
+    assert got & specific == ({expected} if expected else set())
+    assert ("fx.ssa_symptom_control" in got) is (status != "insulinoma")
+    assert ("caution.ssa_insulinoma" in got) is (status == "insulinoma")
+    assert "special.splenectomy_vaccination" in got
+
+
+def test_insulinoma_with_negative_sstr_imaging_is_warned_and_gets_no_analogue(
+    snapshot: engine.Snapshot,
+) -> None:
+    got = codes(
+        snapshot,
+        suspected_syndrome="insulinoma",
+        functional_status="insulinoma",
+        sstr_status="negative",
+        disease_extent="metastatic",
+        ki67_percent=5,
+        liver_metastases="none",
+        progressive=False,
+    )
+    assert {"caution.ssa_insulinoma", "caution.ssa_insulinoma_sstr_negative"} <= got
+    assert not (got & {"adv.ssa", "fx.ssa_symptom_control"})
+
+
+def test_sstr_status_of_an_insulinoma_is_asked_once(snapshot: engine.Snapshot) -> None:
+    result = run(
+        snapshot,
+        suspected_syndrome="insulinoma",
+        functional_status="insulinoma",
+        sstr_status="positive",
+        disease_extent="locally_advanced",
+        ki67_percent=5,
+    )
+    assert result.missing == ("progressive",)
+    assert "adv.ssa" in result.codes
+
+
+@pytest.mark.parametrize("extent", ["metastatic", "locally_advanced"])
+def test_advanced_functioning_tumour_keeps_symptom_control(snapshot: engine.Snapshot, extent: str) -> None:
+    case = {
+        "suspected_syndrome": "vipoma",
+        "functional_status": "vipoma",
+        "disease_extent": extent,
+        "ki67_percent": 30,
+        "differentiation": "well",
+    }
+    got = codes(snapshot, **case)
+    assert {"fx.vipoma_electrolytes", "fx.ssa_symptom_control", "adv.chemotherapy_g3"} <= got
+    assert not (got & {"fx.resection_regardless_of_size", "fx.preop_symptom_control"})
+
+
+# --- Surgical approach by location ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("location", "head_type", "surgery", "spleen"),
+    [
+        ("duodenum", None, "surgery.duodenotomy_local_resection", False),
+        ("head", "exophytic", "surgery.enucleation_periduodenal_nodes", False),
+        ("head", "deep", "surgery.pancreatoduodenectomy", False),
+        ("body", None, "surgery.distal_pancreatectomy", True),
+        ("tail", None, "surgery.distal_pancreatectomy", True),
+    ],
+)
+def test_gastrinoma_surgery_by_location(
+    snapshot: engine.Snapshot, location: str, head_type: str | None, surgery: str, spleen: bool
+) -> None:
+    case: dict[str, Any] = {
+        "suspected_syndrome": "gastrinoma",
+        "functional_status": "gastrinoma",
+        "disease_extent": "localized",
+        "tumor_size_cm": 1.2,
+        "tumor_location": location,
+    }
+    if head_type:
+        case["gastrinoma_head_type"] = head_type
+    got = codes(snapshot, **case)
+    surgeries = {code for code in got if code.startswith("surgery.")}
+    assert surgeries == {surgery}
+    assert ("special.splenectomy_vaccination" in got) is spleen
+
+
+def test_head_type_is_asked_only_for_head_gastrinomas(snapshot: engine.Snapshot) -> None:
+    result = run(
+        snapshot,
+        suspected_syndrome="gastrinoma",
+        functional_status="gastrinoma",
+        disease_extent="localized",
+        tumor_size_cm=1.2,
+        tumor_location="head",
+    )
+    assert result.missing == ("gastrinoma_head_type",)
+
+
+@pytest.mark.parametrize(
+    ("location", "spleen"), [("duodenum", False), ("head", False), ("body", True), ("tail", True)]
+)
+def test_other_tumours_get_location_appropriate_resection(
+    snapshot: engine.Snapshot, location: str, spleen: bool
+) -> None:
+    got = codes(snapshot, **NF_LOCAL, tumor_size_cm=3, tumor_location=location)
+    assert {code for code in got if code.startswith("surgery.")} == {"surgery.location_appropriate"}
+    assert ("special.splenectomy_vaccination" in got) is spleen
+    assert "followup.post_treatment" in got
+
+
+# --- Advanced G1-G2 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sstr", "progressive", "liver", "expected", "absent"),
+    [
+        ("positive", False, "none", {"adv.ssa"}, {"adv.everolimus_or_sunitinib", "adv.active_surveillance"}),
+        ("not_done", False, "none", {"adv.obtain_sstr_imaging"}, {"adv.ssa", "adv.active_surveillance"}),
+        ("negative", False, "none", {"adv.active_surveillance"}, {"adv.ssa", "adv.everolimus_or_sunitinib"}),
+        ("negative", True, "none", {"adv.everolimus_or_sunitinib"}, {"adv.active_surveillance"}),
+        (
+            "negative",
+            False,
+            "resectable",
+            {"adv.cytoreductive_surgery", "adv.liver_locoregional"},
+            {"adv.active_surveillance"},
+        ),
+        (
+            "positive",
+            True,
+            "unresectable",
+            {"adv.ssa", "adv.everolimus_or_sunitinib", "adv.liver_locoregional"},
+            {"adv.cytoreductive_surgery"},
+        ),
+    ],
+)
+def test_metastatic_g1_g2_management(
+    snapshot: engine.Snapshot, sstr: str, progressive: bool, liver: str, expected: set, absent: set
+) -> None:
+    got = codes(
+        snapshot, **NF_MET, ki67_percent=10, liver_metastases=liver, sstr_status=sstr, progressive=progressive
+    )
+    assert expected <= got
+    assert not (absent & got)
+    assert "followup.post_treatment" in got
+    assert "nf.observation" not in got
+
+
+def test_locally_advanced_g1_g2_stable_sstr_negative_gets_surveillance(snapshot: engine.Snapshot) -> None:
+    result = run(
+        snapshot,
+        suspected_syndrome="none",
+        functional_status="nonfunctioning",
+        disease_extent="locally_advanced",
+        ki67_percent=20,
+        sstr_status="negative",
+        progressive=False,
+    )
+    assert result.outcome == "advanced_g12_surveillance"
+    assert "adv.active_surveillance" in result.codes
+    assert "liver_metastases" not in result.asked
+
+
+# --- Walk mechanics -----------------------------------------------------------------------------------------
+
+
+def test_incomplete_case_names_the_next_variable(snapshot: engine.Snapshot) -> None:
+    result = run(snapshot, **NF_LOCAL)
+    assert not result.complete
+    assert result.outcome is None
+    assert result.current == "size"
+    assert result.missing == ("tumor_size_cm",)
+
+
+def test_optional_laboratory_values_are_recorded_not_ignored(snapshot: engine.Snapshot) -> None:
+    result = run(snapshot, suspected_syndrome="none", gastrin_pg_ml=120.5, chromogranin_a_ng_ml=80)
+    assert result.ignored == ()
+
+
+def test_unasked_variables_are_ignored(snapshot: engine.Snapshot) -> None:
+    result = run(
+        snapshot, **NF_MET, ki67_percent=50, differentiation="poor", tumor_size_cm=3, incidental=True
+    )
+    assert set(result.ignored) == {"tumor_size_cm", "incidental"}
+
+
+def test_why_trace_records_the_condition_and_value_that_fired(snapshot: engine.Snapshot) -> None:
+    result = run(snapshot, **NF_LOCAL, tumor_size_cm=1.6, tumor_location="tail")
+    size_decision = next(d for d in result.trace if d.node == "size")
+    fired = {(f.condition.variable, f.condition.op, f.value) for f in size_decision.fired}
+    assert ("tumor_size_cm", "gt", 1.6) in fired
+    assert size_decision.edge.target == "nf_small_resection"
+    assert "1-2 cm" in size_decision.edge.note or "1.0 cm" in size_decision.edge.note
+
+
+def test_changing_an_earlier_answer_drops_answers_off_the_new_path(snapshot: engine.Snapshot) -> None:
+    answers = {**NF_LOCAL, "tumor_size_cm": 2.5, "tumor_location": "head", "chromogranin_a_ng_ml": 50}
+    answers["disease_extent"] = "metastatic"
+    kept, result = engine.prune(snapshot, answers)
+    assert "tumor_size_cm" not in kept
+    assert "tumor_location" not in kept
+    assert kept["chromogranin_a_ng_ml"] == 50
+    assert result.missing == ("ki67_percent",)
+
+
+def test_cycle_in_content_is_reported(snapshot: engine.Snapshot) -> None:
+    node = snapshot.nodes["location"]
+    looping = engine.Node(
+        slug=node.slug,
+        kind=engine.INFO,
+        stage=node.stage,
+        title=node.title,
+        edges=(engine.Edge("location", "nf_large_resection", 1),),
+    )
+    broken = engine.Snapshot(
+        pathway="x",
+        version=1,
+        start="nf_large_resection",
+        nodes={**snapshot.nodes, "location": looping},
+        variables=snapshot.variables,
+        references=snapshot.references,
+        recommendations=snapshot.recommendations,
+    )
+    with pytest.raises(engine.PathwayError):
+        engine.evaluate(broken, {})
+
+
+# --- Validation of typed cases and of form text ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "key"),
+    [
+        ({"tumour_size": 1}, "tumour_size"),
+        ({"suspected_syndrome": "carcinoid"}, "suspected_syndrome"),
+        ({"suspected_syndrome": 3}, "suspected_syndrome"),
+        ({"tumor_size_cm": 0}, "tumor_size_cm"),
+        ({"tumor_size_cm": 30.01}, "tumor_size_cm"),
+        ({"tumor_size_cm": -1}, "tumor_size_cm"),
+        ({"tumor_size_cm": float("nan")}, "tumor_size_cm"),
+        ({"tumor_size_cm": float("inf")}, "tumor_size_cm"),
+        ({"tumor_size_cm": "1.5"}, "tumor_size_cm"),
+        ({"tumor_size_cm": True}, "tumor_size_cm"),
+        ({"ki67_percent": 100.5}, "ki67_percent"),
+        ({"incidental": "true"}, "incidental"),
+        ({"incidental": 1}, "incidental"),
+        ({"progressive": None}, "progressive"),
+    ],
+)
+def test_invalid_case_values_are_reported_by_key(snapshot: engine.Snapshot, case: dict, key: str) -> None:
+    _answers, errors = engine.validate_case(snapshot, case)
+    assert list(errors) == [key]
+    assert errors[key]
+
+
+@pytest.mark.parametrize(("value", "ok"), [(30, True), (0.01, True), (0, False), (30.000001, False)])
+def test_size_bounds_are_open_at_zero_and_closed_at_30(
+    snapshot: engine.Snapshot, value: float, ok: bool
+) -> None:
+    _, errors = engine.validate_case(snapshot, {"tumor_size_cm": value})
+    assert (errors == {}) is ok
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1e3", "1E0", "NaN", "inf", "-inf", "١٫٥", "١", "1,5", "0x10", "1_0", "", " ", "1.2.3", "+1", "½"],
+)
+def test_form_text_that_is_not_a_plain_decimal_is_refused(snapshot: engine.Snapshot, text: str) -> None:
+    _value, message = snapshot.variables["tumor_size_cm"].parse_text(text)
+    assert message
+
+
+@pytest.mark.parametrize(("text", "value"), [("1.5", 1.5), (" 2 ", 2), ("0.9", 0.9), ("30", 30), (".5", 0.5)])
+def test_plain_decimals_are_parsed(snapshot: engine.Snapshot, text: str, value: float) -> None:
+    parsed, message = snapshot.variables["tumor_size_cm"].parse_text(text)
+    assert message is None
+    assert parsed == value
+
+
+# --- The whole input space --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def all_classes(snapshot: engine.Snapshot) -> list[tuple[dict, engine.Evaluation]]:
+    return list(engine.enumerate_cases(snapshot))
+
+
+def test_every_class_of_case_reaches_exactly_one_outcome_and_keeps_the_invariants(
+    snapshot: engine.Snapshot, all_classes: list
+) -> None:
+    assert len(all_classes) > 1000
+    for case, result in all_classes:
+        assert result.complete
+        assert violations(snapshot, case, result) == [], case
+
+
+def test_every_recommendation_outcome_and_node_is_reachable(
+    snapshot: engine.Snapshot, all_classes: list
+) -> None:
+    reached_codes = set()
+    reached_nodes = set()
+    for _, result in all_classes:
+        reached_codes.update(result.codes)
+        reached_nodes.update(result.path)
+    assert reached_codes == set(snapshot.recommendations)
+    assert reached_nodes == set(snapshot.nodes)
+
+
+def test_every_recommendation_cites_a_listed_reference(snapshot: engine.Snapshot) -> None:
+    for rec in snapshot.recommendations.values():
+        assert rec.citations, rec.code
+        assert all(label in snapshot.references for label in rec.citations), rec.code
+
+
+def test_follow_up_is_given_to_every_complete_walk_except_observation(all_classes: list) -> None:
+    for _, result in all_classes:
+        assert ("followup.post_treatment" in result.codes) is (result.outcome != "observation")
+        assert {
+            "general.multidisciplinary",
+            "workup.cga_5hiaa",
+            "imaging.ct_mri",
+            "imaging.sstr_pet",
+            "imaging.eus",
+        } <= set(result.codes)
