@@ -10,6 +10,7 @@ from django.http import Http404
 from . import engine, selectors
 
 MAX_BODY_BYTES = 64 * 1024
+TOO_LARGE = f"The case is too large (over {MAX_BODY_BYTES // 1024} KB)."
 
 
 class _DuplicateKey(ValueError):
@@ -33,7 +34,7 @@ def parse_case(raw: bytes | str) -> tuple[dict[str, Any] | None, dict[str, str]]
     """Parse a JSON case strictly: an object, no repeated keys, no NaN/Infinity."""
     if isinstance(raw, bytes):
         if len(raw) > MAX_BODY_BYTES:
-            return None, {"case": f"The case is too large (over {MAX_BODY_BYTES // 1024} KB)."}
+            return None, {"case": TOO_LARGE}
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -105,7 +106,11 @@ def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) ->
 @csrf_exempt
 @require_POST
 def api_evaluate(request: HttpRequest, slug: str) -> JsonResponse:
-    status, body = api.evaluate_case(slug, request.body)
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return JsonResponse({"errors": {"case": api.TOO_LARGE}}, status=400)
+    status, body = api.evaluate_case(slug, raw)
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 

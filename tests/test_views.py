@@ -1,0 +1,303 @@
+"""The wizard's views: full pages, htmx partials, valid and invalid posts, wrong methods."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from pathways.models import Walk
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+CASE = {
+    "suspected_syndrome": "gastrinoma",
+    "functional_status": "gastrinoma",
+    "disease_extent": "localized",
+    "tumor_size_cm": "1.8",
+    "tumor_location": "head",
+    "gastrinoma_head_type": "deep",
+}
+
+
+def start(client: Client) -> Walk:
+    response = client.post(reverse("pathways:pathway_start", args=["pnet"]))
+    assert response.status_code == 303
+    return Walk.objects.latest("created_at")
+
+
+def current_node(walk: Walk) -> str:
+    from pathways import engine, selectors
+
+    walk.refresh_from_db()
+    return engine.evaluate(selectors.snapshot_for(walk.version), walk.answers).current
+
+
+def step_url(walk: Walk, node: str) -> str:
+    return reverse("pathways:walk_step", kwargs={"slug": "pnet", "walk_id": walk.pk, "node": node})
+
+
+def answer(client: Client, walk: Walk, node: str, data: dict[str, Any], **extra: Any) -> Any:
+    walk.refresh_from_db()
+    return client.post(step_url(walk, node), {"revision": walk.revision, **data}, **extra)
+
+
+def walk_case(client: Client, case: dict[str, str]) -> Walk:
+    walk = start(client)
+    for _ in range(20):
+        node = current_node(walk)
+        if node is None:
+            return walk
+        from pathways import selectors
+
+        fields = selectors.snapshot_for(walk.version).nodes[node].fields
+        response = answer(client, walk, node, {key: case[key] for key in fields if key in case})
+        assert response.status_code == 303, response.content.decode()[:500]
+    raise AssertionError("walk did not finish")
+
+
+def test_home_lists_the_published_pathway(client: Client, pnet_version: Any) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert reverse("pathways:pathway_start", args=["pnet"]) in response.content.decode()
+
+
+def test_intro_has_a_step_form_with_only_a_start_button(client: Client, pnet_version: Any) -> None:
+    response = client.get("/pathways/pnet/")
+    html = response.content.decode()
+    form = re.search(r"<form data-step.*?</form>", html, re.S).group(0)
+    assert form.count("<button") == 1 and 'type="submit"' in form
+    assert "<input" in form and 'name="csrfmiddlewaretoken"' in form
+    assert "Intended use" in html
+
+
+def test_unknown_pathway_is_404(client: Client, pnet_version: Any) -> None:
+    assert client.get("/pathways/nothing/").status_code == 404
+    assert client.post("/pathways/nothing/").status_code == 404
+
+
+def test_starting_a_walk_redirects_to_its_first_step_and_remembers_it(
+    client: Client, pnet_version: Any
+) -> None:
+    response = client.post("/pathways/pnet/")
+    walk = Walk.objects.get()
+    assert response.status_code == 303
+    assert response["Location"] == step_url(walk, "syndrome")
+    assert walk.answers == {} and walk.version == pnet_version
+    resumed = client.get("/pathways/pnet/")
+    assert resumed.status_code == 302
+    assert str(walk.pk) in resumed["Location"]
+
+
+def test_starting_a_walk_with_htmx_renders_the_step_partial(client: Client, pnet_version: Any) -> None:
+    response = client.post("/pathways/pnet/", **HTMX)
+    walk = Walk.objects.get()
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert 'id="walk"' in html and 'name="suspected_syndrome"' in html
+    assert response["HX-Push-Url"] == step_url(walk, "syndrome")
+
+
+def test_step_full_page_and_partial(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    full = client.get(step_url(walk, "syndrome"))
+    partial = client.get(step_url(walk, "syndrome"), **HTMX)
+    assert "<html" in full.content.decode()
+    assert "<html" not in partial.content.decode()
+    for response in (full, partial):
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "HX-Request" in response["Vary"]
+        assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
+        assert html.count("<form data-step") == 1
+        for value in ("none", "insulinoma", "gastrinoma", "glucagonoma", "vipoma", "other"):
+            assert f'name="suspected_syndrome" value="{value}"' in html
+        assert 'data-code="workup.cga_5hiaa"' in html
+
+
+def test_valid_post_saves_the_answer_and_redirects_to_the_next_step(
+    client: Client, pnet_version: Any
+) -> None:
+    walk = start(client)
+    response = answer(client, walk, "syndrome", {"suspected_syndrome": "insulinoma"})
+    walk.refresh_from_db()
+    assert response.status_code == 303
+    assert response["Location"] == step_url(walk, "biochem_insulinoma")
+    assert walk.answers == {"suspected_syndrome": "insulinoma"}
+    assert walk.revision == 1
+
+
+def test_valid_htmx_post_renders_the_next_step(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    response = answer(client, walk, "syndrome", {"suspected_syndrome": "vipoma"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert 'name="vip_pg_ml"' in html and 'name="potassium_mmol_l"' in html
+    assert 'data-code="workup.vip_panel"' in html
+    assert 'data-change="suspected_syndrome"' in html
+    assert response["HX-Push-Url"] == step_url(walk, "biochem_vipoma")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "required"),
+        ({"suspected_syndrome": "carcinoid"}, "not one of"),
+        ({"suspected_syndrome": ["none", "insulinoma"]}, "one value"),
+        ({"suspected_syndrome": "none", "tumor_size_cm": "2"}, "does not ask"),
+        ({"suspected_syndrome": "none", "admin": "1"}, "does not ask"),
+        ({"suspected_syndrome": "non\x00e"}, "forbidden"),
+    ],
+)
+def test_invalid_post_shows_the_error_and_changes_nothing(
+    client: Client, pnet_version: Any, data: dict, message: str
+) -> None:
+    walk = start(client)
+    for extra in ({}, HTMX):
+        response = answer(client, walk, "syndrome", data, **extra)
+        assert response.status_code == 422
+        assert message in response.content.decode()
+        walk.refresh_from_db()
+        assert walk.answers == {} and walk.revision == 0
+
+
+@pytest.mark.parametrize("text", ["1e3", "NaN", "inf", "1e309", "١٫٥", "1,5", "0", "31", "-2", "abc", " "])
+def test_bad_numbers_are_refused_at_the_field(client: Client, pnet_version: Any, text: str) -> None:
+    walk = start(client)
+    for node, data in (
+        ("syndrome", {"suspected_syndrome": "none"}),
+        ("biochem_general", {"functional_status": "nonfunctioning"}),
+        ("extent", {"disease_extent": "localized"}),
+    ):
+        assert answer(client, walk, node, data).status_code == 303
+    walk.refresh_from_db()
+    before = dict(walk.answers)
+    response = answer(client, walk, "size", {"tumor_size_cm": text})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "invalid-feedback" in html
+    walk.refresh_from_db()
+    assert walk.answers == before
+
+
+def test_a_step_not_on_the_path_is_refused(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    answer(client, walk, "syndrome", {"suspected_syndrome": "none"})
+    for node in ("size", "biochem_insulinoma", "imaging", "observation", "no-such-node"):
+        response = answer(client, walk, node, {"tumor_size_cm": "1"})
+        assert response.status_code == 409
+        walk.refresh_from_db()
+        assert walk.answers == {"suspected_syndrome": "none"}
+    assert client.get(step_url(walk, "size")).status_code == 302
+
+
+def test_a_replayed_form_is_refused_as_stale(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    first = client.post(step_url(walk, "syndrome"), {"revision": 0, "suspected_syndrome": "none"})
+    replay = client.post(step_url(walk, "syndrome"), {"revision": 0, "suspected_syndrome": "insulinoma"})
+    walk.refresh_from_db()
+    assert first.status_code == 303
+    assert replay.status_code == 409
+    assert "changed since" in replay.content.decode()
+    assert walk.answers == {"suspected_syndrome": "none"} and walk.revision == 1
+
+
+def test_a_complete_walk_shows_the_result_with_each_code_once(client: Client, pnet_version: Any) -> None:
+    walk = walk_case(client, CASE)
+    response = client.get(reverse("pathways:walk_detail", kwargs={"slug": "pnet", "walk_id": walk.pk}))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-outcome="surgery_gastrinoma_head_pancreatoduodenectomy"' in html
+    codes = re.findall(r'data-code="([^"]+)"', html)
+    assert len(codes) == len(set(codes))
+    assert {"surgery.pancreatoduodenectomy", "fx.gastrinoma_ppi", "caution.lymph_node_sampling"} <= set(codes)
+    assert "special.splenectomy_vaccination" not in codes
+    for key in CASE:
+        assert f'data-change="{key}"' in html
+    assert "1.8 cm" in html
+    assert 'href="#ref-1"' in html and 'id="ref-1"' in html
+    assert "does not list it" in html  # references 4 and 5 are shown honestly
+    assert "Disclaimer" in html or "disclaimer" in html
+    walk.refresh_from_db()
+    assert walk.completed_at is not None
+
+
+def test_changing_an_earlier_answer_reroutes_and_drops_answers(client: Client, pnet_version: Any) -> None:
+    walk = walk_case(client, CASE)
+    response = client.get(step_url(walk, "extent"))
+    assert "changing an earlier answer" in response.content.decode()
+    response = answer(client, walk, "extent", {"disease_extent": "metastatic"})
+    walk.refresh_from_db()
+    assert response["Location"] == step_url(walk, "ki67")
+    assert "tumor_size_cm" not in walk.answers and "tumor_location" not in walk.answers
+    assert walk.answers["functional_status"] == "gastrinoma"
+    assert walk.completed_at is None
+
+
+def test_walk_of_another_pathway_or_unknown_id_is_404(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    assert client.get(f"/pathways/other/walks/{walk.pk}/").status_code == 404
+    assert client.get(f"/pathways/pnet/walks/{uuid.uuid4()}/").status_code == 404
+    assert client.get(f"/pathways/pnet/walks/{walk.pk}/steps/syndrome/x").status_code == 404
+
+
+def test_incomplete_walk_url_goes_to_the_current_step(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    response = client.get(reverse("pathways:walk_detail", kwargs={"slug": "pnet", "walk_id": walk.pk}))
+    assert response.status_code == 302
+    assert response["Location"] == step_url(walk, "syndrome")
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
+def test_wrong_methods_are_refused(client: Client, pnet_version: Any, method: str) -> None:
+    walk = start(client)
+    for url in ("/", "/pathways/pnet/", step_url(walk, "syndrome"), "/api/pathways/pnet/evaluate"):
+        assert getattr(client, method)(url).status_code == 405
+    detail = reverse("pathways:walk_detail", kwargs={"slug": "pnet", "walk_id": walk.pk})
+    assert client.post(detail).status_code == 405
+    assert client.get("/api/pathways/pnet/evaluate").status_code == 405
+
+
+def test_csrf_is_enforced_on_wizard_posts(pnet_version: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/pathways/pnet/").status_code == 403
+    assert Walk.objects.count() == 0
+
+
+def count_queries(client: Client, method: str, url: str, data: dict | None = None) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)(url, data or {}, **HTMX)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_a_step_costs_the_same_few_queries_at_any_depth(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    client.get(step_url(walk, "syndrome"))  # the snapshot is built once per version, then cached
+    first_get = count_queries(client, "get", step_url(walk, "syndrome"))
+    first_post = count_queries(
+        client, "post", step_url(walk, "syndrome"), {"revision": 0, "suspected_syndrome": "gastrinoma"}
+    )
+    answer(client, walk, "biochem_gastrinoma", {"functional_status": "gastrinoma"})
+    answer(client, walk, "extent", {"disease_extent": "localized"})
+    answer(client, walk, "size", {"tumor_size_cm": "2"})
+    answer(client, walk, "location", {"tumor_location": "head"})
+    walk.refresh_from_db()
+    deep_get = count_queries(client, "get", step_url(walk, "gastrinoma_head"))
+    deep_post = count_queries(
+        client,
+        "post",
+        step_url(walk, "gastrinoma_head"),
+        {"revision": walk.revision, "gastrinoma_head_type": "deep"},
+    )
+    assert first_get == deep_get <= 2
+    assert first_post == deep_post <= 4
