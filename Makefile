@@ -27,6 +27,18 @@ run: install
 test: install chromium
 	$(BIN)/python -m pytest
 
+## serve: production server (gunicorn, whitenoise static); needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --clear -v 0
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn pnetsite.wsgi:application -c gunicorn.conf.py
+
+## loadtest: simulated clinicians walking the pathway against gunicorn (CLINICIANS, DURATION, DATABASE_URL)
+CLINICIANS ?= 50
+DURATION ?= 60
+loadtest: install
+	$(BIN)/python scripts/loadtest.py --serve --clinicians $(CLINICIANS) --duration $(DURATION)
+
 ## chromium: make sure /usr/bin/chromium exists for the browser tests
 chromium:
 	@scripts/ensure-chromium.sh

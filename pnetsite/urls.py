@@ -10,3 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("pathways.urls")),
 ]
+
+handler500 = "pnetsite.errors.server_error"

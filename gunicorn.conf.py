@@ -1,0 +1,24 @@
+"""gunicorn settings for `make serve` (read from the working directory). Override with env vars."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# Requests are short and mostly CPU (rendering); a few workers per core keeps cores busy while
+# others wait on the database.
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+# Recycle workers now and then so slow leaks cannot build up; jitter avoids all at once.
+max_requests = 5000
+max_requests_jitter = 500
+# Only the local reverse proxy may set X-Forwarded-Proto (see DJANGO_BEHIND_PROXY).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Import the app before forking: workers share its memory and a broken config fails at start.
+preload_app = True

@@ -1,0 +1,38 @@
+"""Error answers that must not touch the database: they are served while it is down."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.utils.cache import add_never_cache_headers
+
+RETRY_AFTER_SECONDS = 30
+_PAGE_503 = (Path(__file__).resolve().parent / "pages" / "503.html").read_text(encoding="utf-8")
+_PAGE_500 = (Path(__file__).resolve().parent / "pages" / "500.html").read_text(encoding="utf-8")
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"errors": {"service": "The service is temporarily unavailable. Try again shortly."}},
+            status=503,
+        )
+    else:
+        response = HttpResponse(_PAGE_503, status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: a database failure anywhere in the request still answers 503."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        return database_unavailable(request)
+    response = HttpResponseServerError(_PAGE_500, content_type="text/html; charset=utf-8")
+    add_never_cache_headers(response)
+    return response
