@@ -1,0 +1,1 @@
+"""Benchmarks for the wizard step, the engine, snapshots and page weight (`make bench`)."""
