@@ -36,8 +36,10 @@ serve: install
 ## loadtest: simulated clinicians walking the pathway against gunicorn (CLINICIANS, DURATION, DATABASE_URL)
 CLINICIANS ?= 50
 DURATION ?= 60
+THINK ?= 1
+P95_BUDGET_MS ?= 300
 loadtest: install
-	$(BIN)/python scripts/loadtest.py --serve --clinicians $(CLINICIANS) --duration $(DURATION)
+	$(BIN)/python -m loadtest --serve --clinicians $(CLINICIANS) --duration $(DURATION) --think $(THINK) --p95-budget-ms $(P95_BUDGET_MS)
 
 ## chromium: make sure /usr/bin/chromium exists for the browser tests
 chromium:

@@ -1,0 +1,1 @@
+"""Load testing: simulated clinicians walking a pathway over HTTP (standard library only)."""

@@ -1,0 +1,172 @@
+"""One simulated clinician: a cookie-keeping HTTP session that walks a pathway as a browser would.
+
+It uses only the web contract: the step is the ``form[data-step]``; radio inputs are choices,
+``type="number"`` inputs are numbers; hidden inputs (revision, CSRF token) are sent back as they
+are. Plain form posts answered by 303 redirects, exactly as with JavaScript off.
+"""
+
+from __future__ import annotations
+
+import html
+import http.client
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+FORM = re.compile(r"<form\b[^>]*\bdata-step\b[^>]*>(.*?)</form>", re.S)
+FORM_ACTION = re.compile(r"<form\b[^>]*\bdata-step\b[^>]*\baction=\"([^\"]*)\"", re.S)
+INPUT = re.compile(r"<input\b[^>]*>", re.S)
+ATTR = re.compile(r"([a-zA-Z_:-]+)(?:=\"([^\"]*)\")?")
+OUTCOME = re.compile(r"data-outcome=\"([^\"]+)\"")
+MAX_STEPS = 40
+
+
+class WalkError(Exception):
+    """The server answered something a browser walking the pathway would not expect."""
+
+
+@dataclass
+class Sample:
+    kind: str
+    seconds: float
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass
+class Session:
+    """A keep-alive connection with a minimal cookie jar (one host, no paths or expiry)."""
+
+    base_url: str
+    timeout: float = 30.0
+    cookies: dict[str, str] = field(default_factory=dict)
+    record: Callable[[Sample], None] | None = None
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self._conn: http.client.HTTPConnection | None = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def request(self, kind: str, method: str, path: str, form: dict[str, str] | None = None) -> Response:
+        headers = {"Accept": "text/html", "User-Agent": "pnet-loadtest"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = self.origin
+        started = time.perf_counter()
+        try:
+            response = self._send(method, path, body, headers)
+        except (OSError, http.client.HTTPException) as error:
+            self._sample(kind, started, ok=False, detail=f"{type(error).__name__}: {error}")
+            self.close()
+            raise WalkError(f"{method} {path}: {error}") from error
+        self._sample(kind, started, ok=response.status < 400, detail=str(response.status))
+        if response.status >= 400:
+            raise WalkError(f"{method} {path}: HTTP {response.status}")
+        return response
+
+    def _send(self, method: str, path: str, body: str | None, headers: dict[str, str]) -> Response:
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self._conn.request(method, path, body=body, headers=headers)
+                raw = self._conn.getresponse()
+                data = raw.read().decode("utf-8", "replace")
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # The server closed a kept-alive connection between requests: reconnect once.
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            for name, value in raw.getheaders():
+                if name.lower() == "set-cookie":
+                    cookie = value.split(";", 1)[0]
+                    key, _, val = cookie.partition("=")
+                    self.cookies[key.strip()] = val.strip()
+            if raw.will_close:
+                self.close()
+            return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data)
+        raise AssertionError("unreachable")
+
+    def _sample(self, kind: str, started: float, *, ok: bool, detail: str) -> None:
+        if self.record is not None:
+            self.record(Sample(kind, time.perf_counter() - started, ok, detail))
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    return {name.lower(): html.unescape(value or "") for name, value in ATTR.findall(tag[len("<input") :])}
+
+
+def answer_form(page: str, rng: random.Random, *, fill_optional: float = 0.2) -> tuple[str, dict[str, str]]:
+    """The action and the fields a clinician would send for the step form on ``page``."""
+    action_match = FORM_ACTION.search(page)
+    form_match = FORM.search(page)
+    if not action_match or not form_match:
+        raise WalkError("no step form on the page")
+    fields: dict[str, str] = {}
+    radios: dict[str, list[str]] = {}
+    for tag in INPUT.findall(form_match.group(1)):
+        attrs = _attrs(tag)
+        name, kind = attrs.get("name"), attrs.get("type", "text")
+        if not name:
+            continue
+        if kind == "hidden":
+            fields[name] = attrs.get("value", "")
+        elif kind == "radio":
+            radios.setdefault(name, []).append(attrs.get("value", ""))
+        elif kind == "number":
+            if "required" not in attrs and rng.random() > fill_optional:
+                continue
+            low = float(attrs.get("min") or 0)
+            high = float(attrs.get("max") or 100)
+            fields[name] = f"{rng.uniform(low, high) or high:.1f}"
+            if float(fields[name]) <= low:
+                fields[name] = f"{high:.1f}"
+    for name, values in radios.items():
+        fields[name] = rng.choice(values)
+    return html.unescape(action_match.group(1)), fields
+
+
+def walk(session: Session, slug: str, rng: random.Random, think: Callable[[], None]) -> str:
+    """Walk pathway ``slug`` from its introduction to a result; return the outcome slug."""
+    intro = session.request("intro", "GET", f"/pathways/{slug}/")
+    if intro.status == 302:  # a walk is still open on the resume cookie: start afresh anyway
+        intro = session.request("intro", "GET", intro.headers["location"])
+    action, fields = answer_form(intro.body, rng)
+    response = session.request("start", "POST", action, fields)
+    for _ in range(MAX_STEPS):
+        if response.status != 303:
+            raise WalkError(f"expected a redirect after a post, got HTTP {response.status}")
+        location = urlsplit(response.headers["location"]).path
+        if "/steps/" not in location:
+            result = session.request("result", "GET", location)
+            outcome = OUTCOME.search(result.body)
+            if not outcome:
+                raise WalkError(f"{location}: no outcome on the result page")
+            return outcome.group(1)
+        page = session.request("step GET", "GET", location)
+        think()
+        action, fields = answer_form(page.body, rng)
+        response = session.request("step POST", "POST", action, fields)
+    raise WalkError(f"no result after {MAX_STEPS} steps")
