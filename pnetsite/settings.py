@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "simple_history",
     "pathways",
 ]
 
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pnetsite.middleware.NoStoreAdminMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes requires: it turns a lockout raised by the login view into a 429.
     "axes.middleware.AxesMiddleware",
 ]
