@@ -35,20 +35,30 @@ def _model(apps: Any, name: str) -> Any:
     return apps.get_model("pathways", name)
 
 
+def _optional_model(apps: Any, name: str) -> Any:
+    """A model that older migration states do not have yet (None there)."""
+    try:
+        return apps.get_model("pathways", name)
+    except LookupError:
+        return None
+
+
 @transaction.atomic
-def import_document(document: dict[str, Any], *, status: str | None = None, apps: Any = None) -> Any:
-    """Create a new version of the document's pathway from ``document`` and return it."""
+def import_document(
+    document: dict[str, Any],
+    *,
+    status: str | None = None,
+    apps: Any = None,
+    based_on: Any = None,
+) -> Any:
+    """Create a new version of the document's pathway from ``document`` and return it.
+
+    The version is filled as a draft; ``status="published"`` (the bundled content, loaded by the
+    data migration) then publishes it without the publish gate, retiring the previous one.
+    """
     apps = apps or global_apps
     Pathway = _model(apps, "Pathway")
     PathwayVersion = _model(apps, "PathwayVersion")
-    Variable = _model(apps, "Variable")
-    Node = _model(apps, "Node")
-    NodeField = _model(apps, "NodeField")
-    Edge = _model(apps, "Edge")
-    EdgeCondition = _model(apps, "EdgeCondition")
-    Reference = _model(apps, "Reference")
-    Recommendation = _model(apps, "Recommendation")
-    RecommendationCondition = _model(apps, "RecommendationCondition")
 
     info = document["pathway"]
     pathway, _ = Pathway.objects.update_or_create(
@@ -58,19 +68,41 @@ def import_document(document: dict[str, Any], *, status: str | None = None, apps
         },
     )
     meta = document.get("version") or {}
-    status = status or meta.get("status") or "draft"
+    status = status or "draft"
     last = PathwayVersion.objects.filter(pathway=pathway).order_by("-number").first()
     number = (last.number + 1) if last else 1
-    if status == "published":
-        PathwayVersion.objects.filter(pathway=pathway, status="published").update(status="retired")
+    extra = {"based_on": based_on} if based_on is not None else {}
     version = PathwayVersion.objects.create(
-        pathway=pathway,
-        number=number,
-        status=status,
-        note=meta.get("note", ""),
-        published_at=timezone.now() if status == "published" else None,
+        pathway=pathway, number=number, status="draft", note=meta.get("note", ""), **extra
     )
 
+    if apps is global_apps:
+        from .models import draft_batch
+
+        with draft_batch(version.pk):
+            _fill(document, version, apps)
+    else:  # historical models (data migrations) have no custom save()
+        _fill(document, version, apps)
+    version.content_hash = content_hash(export_document(version, apps=apps))
+    PathwayVersion.objects.filter(pk=version.pk).update(content_hash=version.content_hash)
+    if status in ("published", "retired"):
+        if status == "published":
+            PathwayVersion.objects.filter(pathway=pathway, status="published").update(status="retired")
+        version.status = status
+        version.published_at = timezone.now()
+        PathwayVersion.objects.filter(pk=version.pk).update(status=status, published_at=version.published_at)
+    return version
+
+
+def _fill(document: dict[str, Any], version: Any, apps: Any) -> None:
+    Variable = _model(apps, "Variable")
+    Node = _model(apps, "Node")
+    NodeField = _model(apps, "NodeField")
+    Edge = _model(apps, "Edge")
+    EdgeCondition = _model(apps, "EdgeCondition")
+    Reference = _model(apps, "Reference")
+    Recommendation = _model(apps, "Recommendation")
+    RecommendationCondition = _model(apps, "RecommendationCondition")
     variables = {}
     for order, item in enumerate(document["variables"]):
         variables[item["key"]] = Variable.objects.create(
@@ -127,6 +159,10 @@ def import_document(document: dict[str, Any], *, status: str | None = None, apps
             note=item.get("note", ""),
             order=order,
         )
+    NodePlacement = Recommendation._meta.get_field("nodes").remote_field.through
+    Citation = Recommendation._meta.get_field("citations").remote_field.through
+    placements: list[Any] = []
+    citations: list[Any] = []
     for order, item in enumerate(document["recommendations"]):
         rec = Recommendation.objects.create(
             version=version,
@@ -137,17 +173,60 @@ def import_document(document: dict[str, Any], *, status: str | None = None, apps
             note=item.get("note", ""),
             order=order,
         )
-        rec.nodes.set([nodes[slug] for slug in item.get("nodes", ())])
-        rec.citations.set([references[label] for label in item.get("citations", ())])
+        # Through rows directly: one insert each, no per-link signals on a version being built.
+        placements.extend(
+            NodePlacement(recommendation_id=rec.pk, node_id=nodes[slug].pk) for slug in item.get("nodes", ())
+        )
+        citations.extend(
+            Citation(recommendation_id=rec.pk, reference_id=references[label].pk)
+            for label in item.get("citations", ())
+        )
         RecommendationCondition.objects.bulk_create(
             RecommendationCondition(
                 recommendation=rec, variable=variables[c["variable"]], op=c["op"], value=c["value"]
             )
             for c in item.get("conditions", ())
         )
-    version.content_hash = content_hash(export_document(version, apps=apps))
-    version.save(update_fields=["content_hash"])
-    return version
+    NodePlacement.objects.bulk_create(placements)
+    Citation.objects.bulk_create(citations)
+    _import_checks(document, version, variables, apps)
+
+
+def _import_checks(document: dict[str, Any], version: Any, variables: dict[str, Any], apps: Any) -> None:
+    """Create the version's safety rules and test cases (absent in early migration states)."""
+    SafetyRule = _optional_model(apps, "SafetyRule")
+    if SafetyRule is not None:
+        SafetyRuleCondition = _model(apps, "SafetyRuleCondition")
+        for order, item in enumerate(document.get("safety_rules") or ()):
+            rule = SafetyRule.objects.create(
+                version=version,
+                name=item["name"],
+                description=item.get("description", ""),
+                must_include=list(item.get("must_include", ())),
+                must_exclude=list(item.get("must_exclude", ())),
+                order=order,
+            )
+            SafetyRuleCondition.objects.bulk_create(
+                SafetyRuleCondition(
+                    rule=rule, variable=variables[c["variable"]], op=c["op"], value=c["value"]
+                )
+                for c in item.get("conditions", ())
+            )
+    PathwayTestCase = _optional_model(apps, "PathwayTestCase")
+    if PathwayTestCase is not None:
+        PathwayTestCase.objects.bulk_create(
+            PathwayTestCase(
+                version=version,
+                name=item["name"],
+                description=item.get("description", ""),
+                case=dict(item.get("case") or {}),
+                must_include=list(item.get("must_include", ())),
+                must_exclude=list(item.get("must_exclude", ())),
+                expected_outcome=item.get("expected_outcome") or "",
+                order=order,
+            )
+            for order, item in enumerate(document.get("test_cases") or ())
+        )
 
 
 def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
@@ -253,6 +332,40 @@ def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
             {"label": ref.label, "citation": ref.citation, "url": ref.url, "note": ref.note}
             for ref in references
         ],
-        "safety_rules": [],
-        "test_cases": [],
+        **_export_checks(version, apps, conditions),
     }
+
+
+def _export_checks(version: Any, apps: Any, conditions: Any) -> dict[str, list[dict[str, Any]]]:
+    SafetyRule = _optional_model(apps, "SafetyRule")
+    PathwayTestCase = _optional_model(apps, "PathwayTestCase")
+    rules = []
+    if SafetyRule is not None:
+        for rule in (
+            SafetyRule.objects.filter(version=version)
+            .prefetch_related("conditions__variable")
+            .order_by("order", "pk")
+        ):
+            rules.append(
+                {
+                    "name": rule.name,
+                    "description": rule.description,
+                    "conditions": conditions(rule.conditions.all()),
+                    "must_include": list(rule.must_include),
+                    "must_exclude": list(rule.must_exclude),
+                }
+            )
+    cases = []
+    if PathwayTestCase is not None:
+        for case in PathwayTestCase.objects.filter(version=version).order_by("order", "pk"):
+            item: dict[str, Any] = {
+                "name": case.name,
+                "description": case.description,
+                "case": dict(sorted(case.case.items())),
+                "must_include": list(case.must_include),
+                "must_exclude": list(case.must_exclude),
+            }
+            if case.expected_outcome:
+                item["expected_outcome"] = case.expected_outcome
+            cases.append(item)
+    return {"safety_rules": rules, "test_cases": cases}

@@ -2,13 +2,132 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from django.db import models
+from django.conf import settings
+from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import m2m_changed, pre_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from . import engine
+
+
+class ImmutableVersionError(Exception):
+    """A published or retired version (or its content) was about to change."""
+
+
+DRAFT = "draft"
+
+
+def mark_draft_changed(version_id: int | None) -> None:
+    """Give a draft a fresh content token so cached snapshots of it are never served stale.
+
+    The real content hash is computed when the draft is imported or published.
+    """
+    if version_id is not None:
+        PathwayVersion.objects.filter(pk=version_id, status=DRAFT).update(
+            content_hash=f"draft:{uuid.uuid4().hex}"
+        )
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def draft_batch(version_id: int) -> Iterator[None]:
+    """Write many rows of one draft: check and lock it once, refresh its token once at the end."""
+    with transaction.atomic():
+        status = (
+            PathwayVersion.objects.select_for_update().filter(pk=version_id).values_list("status", flat=True)
+        )
+        if status.first() != DRAFT:
+            raise ImmutableVersionError(f"Version {version_id} is not a draft: its content cannot change.")
+        outer = getattr(_batch, "ids", frozenset())
+        _batch.ids = outer | {version_id}
+        try:
+            yield
+        finally:
+            _batch.ids = outer
+        mark_draft_changed(version_id)
+
+
+def _in_batch(version_ids: set[int]) -> bool:
+    return bool(version_ids) and version_ids <= getattr(_batch, "ids", frozenset())
+
+
+class VersionContent(models.Model):
+    """Content that belongs to one pathway version, editable only while that version is a draft.
+
+    ``version_path`` is the lookup from the row to its version. ``revision`` counts saves, so a
+    form rendered with an older revision can be refused instead of overwriting a colleague.
+    """
+
+    version_path = "version"
+
+    revision = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        ids = self._parent_version_ids() | self._stored_version_ids()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "revision"}
+        if _in_batch(ids):
+            self.revision += 1
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            self._refuse_unless_draft(ids)
+            self.revision += 1
+            super().save(*args, **kwargs)
+            for version_id in ids:
+                mark_draft_changed(version_id)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic():
+            ids = self._stored_version_ids() or self._parent_version_ids()
+            self._refuse_unless_draft(ids)
+            result = super().delete(*args, **kwargs)
+            for version_id in ids:
+                mark_draft_changed(version_id)
+            return result
+
+    def _parent_version_ids(self) -> set[int]:
+        first, _, rest = self.version_path.partition("__")
+        field = self._meta.get_field(first)
+        parent_id = getattr(self, field.attname)
+        ids: set[int] = set()
+        if parent_id is None:
+            return ids
+        if not rest:
+            ids.add(parent_id)
+        else:
+            ids.update(field.related_model.objects.filter(pk=parent_id).values_list(f"{rest}__pk", flat=True))
+        return ids
+
+    def _stored_version_ids(self) -> set[int]:
+        if self.pk is None:
+            return set()
+        return set(type(self).objects.filter(pk=self.pk).values_list(f"{self.version_path}__pk", flat=True))
+
+    def _refuse_unless_draft(self, version_ids: set[int]) -> None:
+        # Lock the version rows (inside the caller's transaction) so a publish cannot slip
+        # between this check and the write.
+        statuses = PathwayVersion.objects.select_for_update().filter(pk__in=version_ids)
+        version = next((v for v in statuses if v.status != DRAFT), None)
+        if version is not None:
+            raise ImmutableVersionError(
+                f"{version} is {version.status}: its content cannot change. Create a new draft from it."
+            )
 
 
 class Pathway(models.Model):
@@ -18,12 +137,21 @@ class Pathway(models.Model):
     intended_use = models.TextField(blank=True)
     disclaimer = models.TextField(blank=True)
     source = models.TextField(blank=True, help_text=_("The source document the pathway is drawn from."))
+    revision = models.PositiveIntegerField(default=0, editable=False)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["title"]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.revision += 1
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
+        super().save(*args, **kwargs)
 
 
 class PathwayVersion(models.Model):
@@ -38,10 +166,28 @@ class PathwayVersion(models.Model):
     note = models.TextField(blank=True, help_text=_("What changed in this version."))
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    content_hash = models.CharField(max_length=64, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    based_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="drafts",
+        help_text=_("The version this draft was copied from."),
+    )
+    content_hash = models.CharField(max_length=80, blank=True)
+    revision = models.PositiveIntegerField(default=0, editable=False)
+
+    history = HistoricalRecords()
+
+    # A published version may only be retired; nothing else about it changes.
+    RETIRING_FIELDS = frozenset({"status", "revision"})
 
     class Meta:
         ordering = ["pathway", "-number"]
+        permissions = [("publish_pathwayversion", "Can publish a pathway version")]
         constraints = [
             models.UniqueConstraint(fields=["pathway", "number"], name="unique_version_number"),
             models.UniqueConstraint(
@@ -54,8 +200,43 @@ class PathwayVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.pathway.slug} v{self.number} ({self.status})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).first()
+            if stored is not None and stored.status != DRAFT:
+                self._refuse_change_of_locked(stored)
+        self.revision += 1
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
+        super().save(*args, **kwargs)
 
-class Variable(models.Model):
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def _refuse_change_of_locked(self, stored: PathwayVersion) -> None:
+        changed = {
+            field.attname
+            for field in self._meta.concrete_fields
+            if getattr(self, field.attname) != getattr(stored, field.attname)
+        } - self.RETIRING_FIELDS
+        retiring = stored.status == self.Status.PUBLISHED and self.status in (
+            self.Status.PUBLISHED,
+            self.Status.RETIRED,
+        )
+        if changed or (self.status != stored.status and not retiring):
+            raise ImmutableVersionError(
+                f"{stored} is {stored.status}: it cannot change except by being retired."
+            )
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        if stored not in (None, DRAFT):
+            raise ImmutableVersionError(f"{self} is {stored}: it cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+
+class Variable(VersionContent):
     class Kind(models.TextChoices):
         CHOICE = engine.CHOICE, _("Choice")
         BOOLEAN = engine.BOOLEAN, _("Yes / no")
@@ -75,6 +256,8 @@ class Variable(models.Model):
     optional = models.BooleanField(default=False, help_text=_("Recorded and shown, never required to route."))
     order = models.PositiveIntegerField(default=0)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["version", "order", "key"]
         constraints = [
@@ -91,7 +274,7 @@ class Variable(models.Model):
         return self.key
 
 
-class Node(models.Model):
+class Node(VersionContent):
     class Kind(models.TextChoices):
         QUESTION = engine.QUESTION, _("Question")
         INFO = engine.INFO, _("Information")
@@ -113,6 +296,8 @@ class Node(models.Model):
     fields = models.ManyToManyField(Variable, through="NodeField", blank=True, related_name="nodes")
     order = models.PositiveIntegerField(default=0)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["version", "order", "slug"]
         constraints = [
@@ -124,12 +309,16 @@ class Node(models.Model):
         return self.slug
 
 
-class NodeField(models.Model):
+class NodeField(VersionContent):
     """A variable asked by a question node, in display order."""
+
+    version_path = "node__version"
 
     node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="node_fields")
     variable = models.ForeignKey(Variable, on_delete=models.CASCADE, related_name="node_fields")
     order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["node", "order"]
@@ -139,7 +328,7 @@ class NodeField(models.Model):
         return f"{self.node.slug}: {self.variable.key}"
 
 
-class Edge(models.Model):
+class Edge(VersionContent):
     """A way out of a node, taken when all its conditions hold (first matching order wins)."""
 
     version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="edges")
@@ -151,6 +340,8 @@ class Edge(models.Model):
         help_text=_("Shown to the clinician when this edge is taken (e.g. how an ambiguity is resolved)."),
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["source", "order"]
         constraints = [models.UniqueConstraint(fields=["source", "order"], name="unique_edge_order")]
@@ -159,7 +350,7 @@ class Edge(models.Model):
         return f"{self.source.slug} → {self.target.slug} (#{self.order})"
 
 
-class Condition(models.Model):
+class Condition(VersionContent):
     class Operator(models.TextChoices):
         EQ = "eq", "="
         NE = "ne", "≠"
@@ -182,16 +373,22 @@ class Condition(models.Model):
 
 
 class EdgeCondition(Condition):
+    version_path = "edge__version"
+
     edge = models.ForeignKey(Edge, on_delete=models.CASCADE, related_name="conditions")
 
+    history = HistoricalRecords()
 
-class Reference(models.Model):
+
+class Reference(VersionContent):
     version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="references")
     label = models.CharField(max_length=10, help_text=_("The marker shown in citations, e.g. 1."))
     citation = models.TextField()
     url = models.URLField(blank=True)
     note = models.TextField(blank=True)
     order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["version", "order"]
@@ -201,7 +398,7 @@ class Reference(models.Model):
         return f"[{self.label}] {self.citation[:60]}"
 
 
-class Recommendation(models.Model):
+class Recommendation(VersionContent):
     class Section(models.TextChoices):
         CAUTION = "caution", _("Cautions")
         GENERAL = "general", _("General")
@@ -232,6 +429,8 @@ class Recommendation(models.Model):
     citations = models.ManyToManyField(Reference, related_name="recommendations")
     order = models.PositiveIntegerField(default=0)
 
+    history = HistoricalRecords(m2m_fields=["nodes", "citations"])
+
     class Meta:
         ordering = ["version", "order"]
         constraints = [models.UniqueConstraint(fields=["version", "code"], name="unique_recommendation_code")]
@@ -241,7 +440,66 @@ class Recommendation(models.Model):
 
 
 class RecommendationCondition(Condition):
+    version_path = "recommendation__version"
+
     recommendation = models.ForeignKey(Recommendation, on_delete=models.CASCADE, related_name="conditions")
+
+    history = HistoricalRecords()
+
+
+class SafetyRule(VersionContent):
+    """When all conditions hold, every walk must include / must never include these codes.
+
+    A condition holds only when the walk asked its variable; a rule without conditions applies to
+    every complete walk. The publish gate checks every class of cases against every rule.
+    """
+
+    version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="safety_rules")
+    name = models.SlugField(max_length=80, help_text=_("Short stable name, e.g. insulinoma-ssa-caution."))
+    description = models.TextField(blank=True)
+    must_include = models.JSONField(default=list, blank=True, help_text=_("Recommendation codes."))
+    must_exclude = models.JSONField(default=list, blank=True, help_text=_("Recommendation codes."))
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "order", "name"]
+        constraints = [models.UniqueConstraint(fields=["version", "name"], name="unique_safety_rule_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SafetyRuleCondition(Condition):
+    version_path = "rule__version"
+
+    rule = models.ForeignKey(SafetyRule, on_delete=models.CASCADE, related_name="conditions")
+
+    history = HistoricalRecords()
+
+
+class PathwayTestCase(VersionContent):
+    """A case and what its walk must yield; every one must pass before the version is published."""
+
+    version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="test_cases")
+    name = models.SlugField(max_length=80)
+    description = models.TextField(blank=True)
+    case = models.JSONField(default=dict, help_text=_("The case, as the evaluation API takes it."))
+    must_include = models.JSONField(default=list, blank=True, help_text=_("Recommendation codes."))
+    must_exclude = models.JSONField(default=list, blank=True, help_text=_("Recommendation codes."))
+    expected_outcome = models.SlugField(max_length=80, blank=True, help_text=_("Outcome node slug."))
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "order", "name"]
+        verbose_name = _("test case")
+        constraints = [models.UniqueConstraint(fields=["version", "name"], name="unique_test_case_name")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Walk(models.Model):
@@ -251,6 +509,10 @@ class Walk(models.Model):
     version = models.ForeignKey(PathwayVersion, on_delete=models.PROTECT, related_name="walks")
     answers = models.JSONField(default=dict, blank=True)
     revision = models.PositiveIntegerField(default=0)
+    content_hash = models.CharField(
+        max_length=80, blank=True, help_text=_("The content hash of the version when the walk started.")
+    )
+    is_preview = models.BooleanField(default=False, help_text=_("A staff preview of a draft."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -260,3 +522,38 @@ class Walk(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+CONTENT_MODELS: tuple[type[VersionContent], ...] = (
+    Variable,
+    Node,
+    NodeField,
+    Edge,
+    EdgeCondition,
+    Reference,
+    Recommendation,
+    RecommendationCondition,
+    SafetyRule,
+    SafetyRuleCondition,
+    PathwayTestCase,
+)
+
+
+@receiver(pre_delete)
+def _refuse_cascade_into_locked_version(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Deleting a parent (a pathway, a node) must not cascade into a published version's content."""
+    if sender in CONTENT_MODELS:
+        instance._refuse_unless_draft(instance._stored_version_ids())
+    elif sender is PathwayVersion and instance.status != DRAFT:
+        raise ImmutableVersionError(f"{instance} is {instance.status}: it cannot be deleted.")
+
+
+@receiver(m2m_changed, sender=Recommendation.nodes.through)
+@receiver(m2m_changed, sender=Recommendation.citations.through)
+def _refuse_m2m_change_of_locked_version(sender: type, instance: Any, action: str, **kwargs: Any) -> None:
+    if _in_batch({instance.version_id}):
+        return
+    if action.startswith("pre_"):
+        instance._refuse_unless_draft({instance.version_id})
+    elif action.startswith("post_"):
+        mark_draft_changed(instance.version_id)

@@ -15,8 +15,16 @@ class StaleWalk(Exception):
     """The walk changed since the form was rendered (another tab, a replay or a double submit)."""
 
 
-def start_walk(version: PathwayVersion) -> Walk:
-    return Walk.objects.create(version=version, answers={})
+def start_walk(version: PathwayVersion, *, preview: bool = False) -> Walk:
+    """Start a walk pinned to ``version``; it records the version's content hash at the start.
+
+    Only a staff preview may walk a draft.
+    """
+    if version.status != PathwayVersion.Status.PUBLISHED and not preview:
+        raise ValueError(f"{version} is not published.")
+    return Walk.objects.create(
+        version=version, answers={}, content_hash=version.content_hash, is_preview=preview
+    )
 
 
 def record_step(

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from pathways import validation
+from pathways.content_io import import_document
+
+
+class Command(BaseCommand):
+    help = "Create a new draft version from a pathway JSON document and print its version number."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("file", help="Path of the JSON document, or - for standard input.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        source = options["file"]
+        try:
+            if source == "-":
+                text = sys.stdin.read()
+            else:
+                with open(source, encoding="utf-8") as handle:
+                    text = handle.read()
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"Cannot read {source}: {error}") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise CommandError(f"{source} is not JSON: {error}") from None
+        errors = validation.document_errors(document)
+        if errors:
+            raise CommandError(f"{source} is not a pathway document:\n  " + "\n  ".join(errors))
+        version = import_document(document, status="draft")
+        self.stdout.write(str(version.number))

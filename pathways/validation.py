@@ -1,0 +1,791 @@
+"""The publish gate: prove, before publishing, that a pathway version is complete and safe.
+
+Pure Python on a pathway document (the import/export format) and its engine snapshot: no Django
+import. Routing is decided by analysis of the conditions, not by sampling answers: a number's
+domain is cut into points and open intervals at every threshold a node's conditions use, a
+choice's domain is its set of values, and a node's edges are checked over the product of the
+classes of the variables they test. Safety rules are checked over every class of complete walk
+that :func:`engine.enumerate_cases` distinguishes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import engine
+
+ERROR = "error"
+WARNING = "warning"
+
+TOP_LEVEL_KEYS = (
+    "pathway",
+    "version",
+    "variables",
+    "nodes",
+    "edges",
+    "recommendations",
+    "references",
+    "safety_rules",
+    "test_cases",
+)
+_MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    severity: str
+    code: str
+    message: str
+    node: str | None = None
+
+    def __str__(self) -> str:
+        where = f" [{self.node}]" if self.node else ""
+        return f"{self.severity.upper()} {self.code}{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyRule:
+    name: str
+    conditions: tuple[engine.Condition, ...]
+    must_include: tuple[str, ...] = ()
+    must_exclude: tuple[str, ...] = ()
+    description: str = ""
+
+    def applies(self, answers: Mapping[str, Any]) -> bool:
+        return all(condition.holds(answers) for condition in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    name: str
+    case: Mapping[str, Any]
+    must_include: tuple[str, ...] = ()
+    must_exclude: tuple[str, ...] = ()
+    expected_outcome: str = ""
+
+    __test__ = False  # not a pytest class
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    classes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, severity: str, code: str, message: str, node: str | None = None) -> None:
+        self.problems.append(Problem(severity, code, message, node))
+
+
+def validate_document(document: Any) -> list[Problem]:
+    """Every problem of a pathway document, errors first; an empty list means publishable."""
+    return check_document(document).problems
+
+
+def check_document(document: Any) -> Report:
+    """Run every check on ``document`` and return the problems with the enumeration figures."""
+    started = time.perf_counter()
+    report = Report()
+    _check_shape(document, report)
+    if report.errors:
+        return _finish(report, started)
+    _check_references(document, report)
+    if report.errors:
+        return _finish(report, started)
+    snapshot = engine.snapshot_from_document(document)
+    _check_content(document, snapshot, report)
+    acyclic = _check_graph(snapshot, report)
+    _check_edges(snapshot, report)
+    if acyclic:
+        _check_asked_before(snapshot, report)
+    rules = safety_rules_from_document(document)
+    structural = bool(report.errors)
+    _check_test_cases(snapshot, tests_from_document(document), report)
+    if structural:
+        report.add(
+            ERROR,
+            "safety-rules-not-checked",
+            "The safety rules are checked over every class of cases only once the errors above are fixed.",
+        )
+    else:
+        _check_safety_rules(snapshot, rules, report)
+    return _finish(report, started)
+
+
+def _finish(report: Report, started: float) -> Report:
+    report.problems.sort(key=lambda p: p.severity != ERROR)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# Document shape -------------------------------------------------------------------------------
+
+
+def document_errors(document: Any) -> list[str]:
+    """Reasons a document cannot be imported at all (malformed, dangling references)."""
+    report = Report()
+    _check_shape(document, report)
+    if not report.errors:
+        _check_references(document, report)
+    return [p.message for p in report.errors]
+
+
+def _check_shape(document: Any, report: Report) -> None:
+    def bad(message: str) -> None:
+        report.add(ERROR, "malformed", message)
+
+    if not isinstance(document, dict):
+        bad("The document is not a JSON object.")
+        return
+    for key in TOP_LEVEL_KEYS:
+        if key not in document:
+            if key not in ("version", "safety_rules", "test_cases"):
+                bad(f"The document has no “{key}” key.")
+            continue
+        expected = dict if key in ("pathway", "version") else list
+        if not isinstance(document[key], expected):
+            bad(f"“{key}” must be a JSON {'object' if expected is dict else 'list'}.")
+    if report.errors:
+        return
+    required = {
+        "variables": ("key", "label", "kind"),
+        "nodes": ("slug", "kind", "stage", "title"),
+        "edges": ("source", "target", "order"),
+        "recommendations": ("code", "section", "title"),
+        "references": ("label", "citation"),
+        "safety_rules": ("name",),
+        "test_cases": ("name", "case"),
+    }
+    if not isinstance(document["pathway"].get("slug"), str) or not document["pathway"]["slug"]:
+        bad("“pathway” needs a “slug”.")
+    for key, fields in required.items():
+        for index, item in enumerate(document.get(key) or ()):
+            if not isinstance(item, dict):
+                bad(f"{key}[{index}] is not a JSON object.")
+                continue
+            for name in fields:
+                if name not in item or item[name] in (None, ""):
+                    bad(f"{key}[{index}] has no “{name}”.")
+            for name in ("conditions", "fields", "citations", "nodes", "must_include", "must_exclude"):
+                if name in item and not isinstance(item[name], list):
+                    bad(f"{key}[{index}].{name} must be a list.")
+            for cond_index, condition in enumerate(item.get("conditions") or ()):
+                if not isinstance(condition, dict) or not {"variable", "op", "value"} <= condition.keys():
+                    bad(f"{key}[{index}].conditions[{cond_index}] needs “variable”, “op” and “value”.")
+        if key == "edges":
+            for index, item in enumerate(document["edges"]):
+                if isinstance(item, dict) and not _is_int(item.get("order")):
+                    bad(f"edges[{index}].order must be a whole number.")
+        if key == "test_cases":
+            for index, item in enumerate(document.get("test_cases") or ()):
+                if isinstance(item, dict) and not isinstance(item.get("case"), dict):
+                    bad(f"test_cases[{index}].case must be a JSON object.")
+    for index, item in enumerate(document["variables"]):
+        if isinstance(item, dict):
+            _check_variable_shape(index, item, bad)
+
+
+def _check_variable_shape(index: int, item: dict[str, Any], bad: Any) -> None:
+    kind = item.get("kind")
+    if kind not in engine.VARIABLE_KINDS:
+        bad(f"variables[{index}].kind must be one of {', '.join(engine.VARIABLE_KINDS)}.")
+    if kind == engine.CHOICE:
+        choices = item.get("choices")
+        if not isinstance(choices, list) or not choices:
+            bad(f"variables[{index}] is a choice with no choices.")
+        elif not all(
+            isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c) for c in choices
+        ):
+            bad(f"variables[{index}].choices must be [value, label] pairs of text.")
+    for bound in ("minimum", "maximum"):
+        value = item.get(bound)
+        if value is not None and not _is_number(value):
+            bad(f"variables[{index}].{bound} must be a number.")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_references(document: dict[str, Any], report: Report) -> None:
+    """Dangling or duplicate names: what would stop the document being built at all."""
+
+    def bad(code: str, message: str, node: str | None = None) -> None:
+        report.add(ERROR, code, message, node)
+
+    variables = {item["key"]: item for item in document["variables"]}
+    nodes = {item["slug"] for item in document["nodes"]}
+    references = {item["label"] for item in document["references"]}
+    for key, name in (
+        ("variables", "key"),
+        ("nodes", "slug"),
+        ("references", "label"),
+        ("recommendations", "code"),
+        ("safety_rules", "name"),
+        ("test_cases", "name"),
+    ):
+        seen: set[Any] = set()
+        for item in document.get(key) or ():
+            if item[name] in seen:
+                bad("duplicate", f"Two {key} share the {name} “{item[name]}”; each must be unique.")
+            seen.add(item[name])
+    starts = [item["slug"] for item in document["nodes"] if item.get("start")]
+    if not starts:
+        bad("no-start", "No node is marked as the start.")
+    elif len(starts) > 1:
+        bad("several-starts", f"Several nodes are marked as the start: {', '.join(starts)}.", starts[1])
+    for item in document["nodes"]:
+        if item["kind"] not in engine.NODE_KINDS:
+            bad("malformed", f"Node kind “{item['kind']}” is not one of {', '.join(engine.NODE_KINDS)}.")
+        for key in item.get("fields") or ():
+            if key not in variables:
+                bad("unknown-variable", f"Node asks “{key}”, which is not a variable.", item["slug"])
+    for item in document["edges"]:
+        for end in ("source", "target"):
+            if item[end] not in nodes:
+                bad("unknown-node", f"An edge's {end} “{item[end]}” is not a node.", item.get("source"))
+    codes = {item["code"] for item in document["recommendations"]}
+    for item in document["recommendations"]:
+        where = (item.get("nodes") or [None])[0]
+        for slug in item.get("nodes") or ():
+            if slug not in nodes:
+                bad("unknown-node", f"{item['code']} is placed at “{slug}”, which is not a node.")
+        for label in item.get("citations") or ():
+            if label not in references:
+                bad("unknown-reference", f"{item['code']} cites [{label}], which is not a reference.", where)
+    containers = (
+        [(f"edge {e['source']} → {e['target']}", e, e["source"]) for e in document["edges"]]
+        + [
+            (f"recommendation {r['code']}", r, (r.get("nodes") or [None])[0])
+            for r in document["recommendations"]
+        ]
+        + [(f"safety rule {r['name']}", r, None) for r in document.get("safety_rules") or ()]
+    )
+    for label, item, where in containers:
+        for condition in item.get("conditions") or ():
+            message = _condition_error(condition, variables)
+            if message:
+                bad("bad-condition", f"{label}: {message}", where)
+    for key in ("safety_rules", "test_cases"):
+        for item in document.get(key) or ():
+            for name in ("must_include", "must_exclude"):
+                for code in item.get(name) or ():
+                    if code not in codes:
+                        bad(
+                            "unknown-code",
+                            f"{key[:-1].replace('_', ' ')} {item['name']}: {name} names “{code}”, "
+                            "which no recommendation of this version has.",
+                        )
+            outcome = item.get("expected_outcome")
+            if outcome and outcome not in nodes:
+                bad(
+                    "unknown-node",
+                    f"test case {item['name']} expects outcome “{outcome}”, which is not a node.",
+                )
+
+
+def _condition_error(condition: dict[str, Any], variables: Mapping[str, dict[str, Any]]) -> str | None:
+    key, op, value = condition["variable"], condition["op"], condition["value"]
+    variable = variables.get(key)
+    if variable is None:
+        return f"“{key}” is not a variable."
+    if op not in engine.OPERATORS:
+        return f"“{op}” is not an operator ({', '.join(engine.OPERATORS)})."
+    kind = variable["kind"]
+    values = value if op in engine.SET_OPERATORS else [value]
+    if op in engine.SET_OPERATORS and (not isinstance(value, list) or not value):
+        return f"{key} {op} needs a non-empty list of values."
+    if op in engine.ORDER_OPERATORS and kind != engine.NUMBER:
+        return f"{key} is not a number: it cannot be compared with {engine.OPERATORS[op]}."
+    for item in values:
+        if kind == engine.NUMBER and not _is_number(item):
+            return f"{key} is a number; {item!r} is not."
+        if kind == engine.BOOLEAN and not isinstance(item, bool):
+            return f"{key} is yes/no; {item!r} is not true or false."
+        if kind == engine.CHOICE and item not in [c[0] for c in variable.get("choices", ())]:
+            return f"{item!r} is not one of the choices of {key}."
+    return None
+
+
+def _https_problem(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme != "https" or not parts.netloc
+
+
+# Content rules ---------------------------------------------------------------------------------
+
+
+def _check_content(document: dict[str, Any], snapshot: engine.Snapshot, report: Report) -> None:
+    placed = {code: [] for code in snapshot.recommendations}
+    for node in snapshot.nodes.values():
+        for rec in node.recommendations:
+            placed[rec.code].append(node.slug)
+    for rec in snapshot.recommendations.values():
+        where = (placed[rec.code] or [None])[0]
+        if not rec.code.strip():
+            report.add(ERROR, "no-code", f"The recommendation “{rec.title}” has no code.", where)
+        if not rec.citations:
+            report.add(
+                ERROR, "no-citation", f"{rec.code} cites no reference; every recommendation needs one.", where
+            )
+        if not placed[rec.code]:
+            report.add(WARNING, "never-given", f"{rec.code} is placed at no node, so no walk ever gets it.")
+    cited = {label for rec in snapshot.recommendations.values() for label in rec.citations}
+    for reference in snapshot.references.values():
+        if reference.url and _https_problem(reference.url):
+            report.add(
+                ERROR,
+                "insecure-url",
+                f"Reference [{reference.label}] links to “{reference.url}”: use an https URL.",
+            )
+        if reference.label not in cited:
+            report.add(
+                WARNING, "unused-reference", f"Reference [{reference.label}] is cited by no recommendation."
+            )
+    asked = {key for node in snapshot.nodes.values() for key in node.fields}
+    for key, variable in snapshot.variables.items():
+        if key not in asked and not variable.optional:
+            report.add(WARNING, "never-asked", f"The variable {key} is asked by no node.")
+        bounded = variable.kind == engine.NUMBER and None not in (variable.minimum, variable.maximum)
+        if bounded and variable.minimum > variable.maximum:
+            report.add(ERROR, "empty-domain", f"The variable {key} has a minimum above its maximum.")
+    for node in snapshot.nodes.values():
+        if node.kind == engine.QUESTION and not snapshot.required_fields(node):
+            report.add(
+                WARNING, "question-asks-nothing", "This question asks no required variable.", node.slug
+            )
+
+
+# Graph -----------------------------------------------------------------------------------------
+
+
+def _check_graph(snapshot: engine.Snapshot, report: Report) -> bool:
+    """Reachability, dead ends and cycles; return whether the graph is acyclic."""
+    nodes = snapshot.nodes
+    reached = {snapshot.start}
+    stack = [snapshot.start]
+    while stack:
+        for edge in nodes[stack.pop()].edges:
+            if edge.target not in reached:
+                reached.add(edge.target)
+                stack.append(edge.target)
+    for slug, node in nodes.items():
+        if slug not in reached:
+            report.add(ERROR, "unreachable", "No walk can reach this node from the start.", slug)
+        if node.kind == engine.OUTCOME and node.edges:
+            report.add(
+                ERROR, "outcome-with-edges", "An outcome ends the walk: its edges are never followed.", slug
+            )
+        if node.kind != engine.OUTCOME and not node.edges:
+            report.add(
+                ERROR, "dead-end", "This step has no way out and is not an outcome: walks stop here.", slug
+            )
+    cycle = _find_cycle(snapshot)
+    if cycle:
+        report.add(ERROR, "cycle", f"The walk can loop: {' → '.join(cycle)}.", cycle[0])
+    return not cycle
+
+
+def _find_cycle(snapshot: engine.Snapshot) -> list[str]:
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(snapshot.nodes, white)
+    for root in snapshot.nodes:
+        if colour[root] != white:
+            continue
+        path = [root]
+        iterators = [iter(snapshot.nodes[root].edges)]
+        colour[root] = grey
+        while iterators:
+            edge = next(iterators[-1], None)
+            if edge is None:
+                colour[path.pop()] = black
+                iterators.pop()
+                continue
+            if colour[edge.target] == grey:
+                return [*path[path.index(edge.target) :], edge.target]
+            if colour[edge.target] == white:
+                colour[edge.target] = grey
+                path.append(edge.target)
+                iterators.append(iter(snapshot.nodes[edge.target].edges))
+    return []
+
+
+# Edge conditions: exactly one edge for every possible answer -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One class of a variable's values that the conditions at hand cannot tell apart."""
+
+    variable: engine.Variable
+    value: Any
+    low: float = 0.0
+    high: float = 0.0
+    low_closed: bool = True
+    high_closed: bool = True
+
+    @property
+    def is_point(self) -> bool:
+        return self.variable.kind != engine.NUMBER or (self.low == self.high)
+
+    def describe(self) -> str:
+        variable = self.variable
+        if variable.kind != engine.NUMBER:
+            return f"{variable.key} = {json.dumps(self.value)}"
+        if self.low == self.high:
+            return f"{variable.key} = {engine.format_number(self.low)}"
+        low = "-∞" if self.low == -math.inf else engine.format_number(self.low)
+        high = "∞" if self.high == math.inf else engine.format_number(self.high)
+        opening = "[" if self.low_closed else "("
+        closing = "]" if self.high_closed else ")"
+        return f"{variable.key} in {opening}{low}, {high}{closing}"
+
+
+def cells(variable: engine.Variable, cuts: Iterable[float]) -> list[Cell]:
+    """Cut the variable's declared domain into classes: choices one by one; numbers into the points
+    at each cut and the open intervals between them, with the domain's own ends open or closed."""
+    if variable.kind == engine.CHOICE:
+        return [Cell(variable, value) for value in variable.choice_values]
+    if variable.kind == engine.BOOLEAN:
+        return [Cell(variable, True), Cell(variable, False)]
+    low = -math.inf if variable.minimum is None else float(variable.minimum)
+    high = math.inf if variable.maximum is None else float(variable.maximum)
+    points = sorted({low, high, *(float(c) for c in cuts if low <= c <= high)})
+    found: list[Cell] = []
+    for index, point in enumerate(points):
+        if math.isfinite(point) and variable.in_bounds(point):
+            found.append(Cell(variable, point, point, point))
+        if index + 1 < len(points):
+            upper = points[index + 1]
+            if math.isinf(point) and math.isinf(upper):
+                middle = 0.0
+            elif math.isinf(point):
+                middle = upper - 1
+            elif math.isinf(upper):
+                middle = point + 1
+            else:
+                middle = (point + upper) / 2
+            found.append(Cell(variable, middle, point, upper, False, False))
+    return found
+
+
+def _merge_adjacent(group: list[Cell]) -> list[Cell]:
+    """Join adjacent number cells for a readable report: (1, 2) and {2} become (1, 2]."""
+    merged: list[Cell] = []
+    for cell in group:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and cell.variable.kind == engine.NUMBER
+            and last.high == cell.low
+            and (last.high_closed or cell.low_closed)
+        ):
+            merged[-1] = replace(last, high=cell.high, high_closed=cell.high_closed)
+        else:
+            merged.append(cell)
+    return merged
+
+
+def _check_edges(snapshot: engine.Snapshot, report: Report) -> None:
+    for node in snapshot.nodes.values():
+        if node.kind == engine.OUTCOME or not node.edges:
+            continue
+        keys: list[str] = []
+        for edge in node.edges:
+            for condition in edge.conditions:
+                if condition.variable not in keys:
+                    keys.append(condition.variable)
+                if snapshot.variables[condition.variable].optional:
+                    report.add(
+                        ERROR,
+                        "routes-on-optional",
+                        f"The edge to {edge.target} tests {condition.variable}, which is optional and may "
+                        "never be answered.",
+                        node.slug,
+                    )
+        per_variable = []
+        for key in keys:
+            cuts = _cuts(c for edge in node.edges for c in edge.conditions if c.variable == key)
+            per_variable.append(cells(snapshot.variables[key], cuts))
+        gaps: list[tuple[Cell, ...]] = []
+        overlaps: list[tuple[tuple[Cell, ...], list[engine.Edge]]] = []
+        for combination in itertools.product(*per_variable):
+            answers = {cell.variable.key: cell.value for cell in combination}
+            matching = [edge for edge in node.edges if edge.matches(answers)]
+            if not matching:
+                gaps.append(combination)
+            elif len(matching) > 1:
+                overlaps.append((combination, matching))
+        for combination in _readable(gaps):
+            report.add(
+                ERROR,
+                "gap",
+                f"No edge is taken when {_describe(combination)}: the walk would stop here.",
+                node.slug,
+            )
+        shown = _readable([combination for combination, _ in overlaps])
+        for combination in shown:
+            edges = next((e for c, e in overlaps if _within(c, combination)), [])
+            targets = ", ".join(f"#{edge.order} → {edge.target}" for edge in edges)
+            report.add(
+                ERROR,
+                "overlap",
+                f"Several edges ({targets}) are taken when {_describe(combination)}: exactly one must be.",
+                node.slug,
+            )
+
+
+def _cuts(conditions: Iterable[engine.Condition]) -> list[float]:
+    found: set[float] = set()
+    for condition in conditions:
+        values = condition.value if condition.op in engine.SET_OPERATORS else [condition.value]
+        found.update(float(v) for v in values if _is_number(v))
+    return sorted(found)
+
+
+def _within(cell_combination: tuple[Cell, ...], merged: tuple[Cell, ...]) -> bool:
+    for cell, region in zip(cell_combination, merged, strict=True):
+        if cell.variable.kind != engine.NUMBER:
+            if cell.value != region.value:
+                return False
+        elif not (region.low <= cell.low and cell.high <= region.high):
+            return False
+    return True
+
+
+def _readable(combinations: list[tuple[Cell, ...]]) -> list[tuple[Cell, ...]]:
+    """Merge failing combinations that differ only in the last number's adjacent cells."""
+    if not combinations:
+        return []
+    number_positions = [i for i, cell in enumerate(combinations[0]) if cell.variable.kind == engine.NUMBER]
+    if not number_positions:
+        return combinations[:_MAX_EXAMPLES]
+    position = number_positions[-1]
+    groups: dict[tuple[Any, ...], list[Cell]] = {}
+    for combination in combinations:
+        key = tuple((c.value, c.low, c.high) for i, c in enumerate(combination) if i != position)
+        groups.setdefault(key, []).append(combination[position])
+    shown: list[tuple[Cell, ...]] = []
+    firsts = {
+        tuple((c.value, c.low, c.high) for i, c in enumerate(comb) if i != position): comb
+        for comb in reversed(combinations)
+    }
+    for key, group in groups.items():
+        for cell in _merge_adjacent(sorted(group, key=lambda c: (c.low, c.high))):
+            base = list(firsts[key])
+            base[position] = cell
+            shown.append(tuple(base))
+    return shown[:_MAX_EXAMPLES]
+
+
+def _describe(combination: Sequence[Cell]) -> str:
+    return " and ".join(cell.describe() for cell in combination) or "any answer"
+
+
+# Every condition tests a variable asked on every path leading to it -----------------------------
+
+
+def _check_asked_before(snapshot: engine.Snapshot, report: Report) -> None:
+    order = _topological(snapshot)
+    predecessors: dict[str, list[str]] = {slug: [] for slug in snapshot.nodes}
+    for node in snapshot.nodes.values():
+        for edge in node.edges:
+            predecessors[edge.target].append(node.slug)
+    asked: dict[str, frozenset[str]] = {}
+    for slug in order:
+        node = snapshot.nodes[slug]
+        before = [asked[p] for p in predecessors[slug] if p in asked]
+        inherited = frozenset.intersection(*before) if before else frozenset()
+        asked[slug] = inherited | frozenset(snapshot.required_fields(node))
+    for slug in order:
+        node = snapshot.nodes[slug]
+        for edge in node.edges:
+            for condition in edge.conditions:
+                if condition.variable not in asked[slug]:
+                    report.add(
+                        ERROR,
+                        "not-asked",
+                        f"The edge to {edge.target} tests {condition.variable}, which is not asked on every "
+                        "path leading here.",
+                        slug,
+                    )
+        for rec in node.recommendations:
+            for condition in rec.conditions:
+                if condition.variable not in asked[slug]:
+                    report.add(
+                        ERROR,
+                        "not-asked",
+                        f"{rec.code} tests {condition.variable}, which is not asked on every path leading "
+                        "here.",
+                        slug,
+                    )
+
+
+def _topological(snapshot: engine.Snapshot) -> list[str]:
+    """Nodes reachable from the start, each after all its reachable predecessors."""
+    reached: list[str] = []
+    seen = {snapshot.start}
+    stack = [snapshot.start]
+    while stack:
+        slug = stack.pop()
+        reached.append(slug)
+        for edge in snapshot.nodes[slug].edges:
+            if edge.target not in seen:
+                seen.add(edge.target)
+                stack.append(edge.target)
+    indegree = dict.fromkeys(reached, 0)
+    for slug in reached:
+        for edge in snapshot.nodes[slug].edges:
+            indegree[edge.target] += 1
+    ready = [slug for slug in reached if indegree[slug] == 0]
+    order: list[str] = []
+    while ready:
+        slug = ready.pop()
+        order.append(slug)
+        for edge in snapshot.nodes[slug].edges:
+            indegree[edge.target] -= 1
+            if indegree[edge.target] == 0:
+                ready.append(edge.target)
+    return order
+
+
+# Safety rules and test cases -------------------------------------------------------------------
+
+
+def _conditions(items: Any) -> tuple[engine.Condition, ...]:
+    return tuple(
+        engine.Condition(
+            c["variable"], c["op"], tuple(c["value"]) if c["op"] in engine.SET_OPERATORS else c["value"]
+        )
+        for c in items or ()
+    )
+
+
+def safety_rules_from_document(document: Mapping[str, Any]) -> list[SafetyRule]:
+    return [
+        SafetyRule(
+            name=item["name"],
+            conditions=_conditions(item.get("conditions")),
+            must_include=tuple(item.get("must_include") or ()),
+            must_exclude=tuple(item.get("must_exclude") or ()),
+            description=item.get("description", ""),
+        )
+        for item in document.get("safety_rules") or ()
+    ]
+
+
+def tests_from_document(document: Mapping[str, Any]) -> list[TestCase]:
+    return [
+        TestCase(
+            name=item["name"],
+            case=item["case"],
+            must_include=tuple(item.get("must_include") or ()),
+            must_exclude=tuple(item.get("must_exclude") or ()),
+            expected_outcome=item.get("expected_outcome") or "",
+        )
+        for item in document.get("test_cases") or ()
+    ]
+
+
+def case_classes(
+    snapshot: engine.Snapshot, rules: Sequence[SafetyRule] = ()
+) -> list[tuple[dict[str, Any], engine.Evaluation]]:
+    """Every class of complete walk, cut also at the thresholds the safety rules use.
+
+    The rules' conditions join the snapshot's threshold set through a recommendation placed at no
+    node: it never changes a walk, only where :func:`engine.enumerate_cases` cuts the numbers.
+    """
+    extra = tuple(c for rule in rules for c in rule.conditions)
+    if extra:
+        marker = engine.Recommendation(
+            code="\x00safety-rules", section="", title="", text="", conditions=extra
+        )
+        recommendations = MappingProxyType({**snapshot.recommendations, marker.code: marker})
+        snapshot = replace(snapshot, recommendations=recommendations)
+    return list(engine.enumerate_cases(snapshot))
+
+
+def _check_safety_rules(snapshot: engine.Snapshot, rules: Sequence[SafetyRule], report: Report) -> None:
+    try:
+        classes = case_classes(snapshot, rules)
+    except engine.PathwayError as error:
+        report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
+        return
+    report.classes = len(classes)
+    broken: dict[str, list[tuple[dict[str, Any], engine.Evaluation, list[str]]]] = {}
+    for answers, result in classes:
+        codes = set(result.codes)
+        for rule in rules:
+            if not rule.applies(answers):
+                continue
+            faults = [f"lacks {code}" for code in rule.must_include if code not in codes]
+            faults += [f"gets {code}" for code in rule.must_exclude if code in codes]
+            if faults:
+                broken.setdefault(rule.name, []).append((answers, result, faults))
+    for rule in rules:
+        for_rule = broken.get(rule.name)
+        if not for_rule:
+            continue
+        answers, result, faults = for_rule[0]
+        report.add(
+            ERROR,
+            "safety-rule",
+            f"Safety rule {rule.name} is broken by {len(for_rule)} class(es) of cases, e.g. "
+            f"{json.dumps(answers, ensure_ascii=False, sort_keys=True)} (outcome {result.outcome}) "
+            f"{', '.join(faults)}.",
+            result.outcome,
+        )
+
+
+def _check_test_cases(snapshot: engine.Snapshot, tests: Sequence[TestCase], report: Report) -> None:
+    for test in tests:
+        answers, errors = engine.validate_case(snapshot, test.case)
+        if errors:
+            detail = "; ".join(f"{key}: {message}" for key, message in errors.items())
+            report.add(ERROR, "test-case", f"Test case {test.name} is not a valid case: {detail}")
+            continue
+        try:
+            result = engine.evaluate(snapshot, answers)
+        except engine.PathwayError as error:
+            report.add(ERROR, "test-case", f"Test case {test.name} cannot be walked: {error}.")
+            continue
+        where = result.outcome or result.current
+        if not result.complete:
+            report.add(
+                ERROR,
+                "test-case",
+                f"Test case {test.name} stops at {result.current}, missing {', '.join(result.missing)}.",
+                where,
+            )
+            continue
+        faults = []
+        if test.expected_outcome and result.outcome != test.expected_outcome:
+            faults.append(f"ends at {result.outcome}, not {test.expected_outcome}")
+        codes = set(result.codes)
+        faults += [f"lacks {code}" for code in test.must_include if code not in codes]
+        faults += [f"gets {code}" for code in test.must_exclude if code in codes]
+        if faults:
+            report.add(ERROR, "test-case", f"Test case {test.name} fails: {', '.join(faults)}.", where)

@@ -1,0 +1,399 @@
+"""The publish gate, rule by rule: each check has a small document that breaks it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from pathways import engine, validation
+
+
+def condition(variable: str, op: str, value: Any) -> dict[str, Any]:
+    return {"variable": variable, "op": op, "value": value}
+
+
+def edge(source: str, target: str, order: int, *conditions: dict[str, Any]) -> dict[str, Any]:
+    return {"source": source, "target": target, "order": order, "conditions": list(conditions), "note": ""}
+
+
+def small_document() -> dict[str, Any]:
+    """Grade (choice), size (0 < x <= 10) and a yes/no, routing to three outcomes; valid."""
+    return {
+        "format": "pnet-pathways/1",
+        "pathway": {"slug": "tiny", "title": "Tiny"},
+        "version": {"number": 1, "status": "draft", "note": ""},
+        "variables": [
+            {
+                "key": "grade",
+                "label": "Grade",
+                "kind": "choice",
+                "choices": [["low", "Low"], ["high", "High"]],
+            },
+            {
+                "key": "size",
+                "label": "Size",
+                "kind": "number",
+                "unit": "cm",
+                "minimum": 0,
+                "minimum_inclusive": False,
+                "maximum": 10,
+                "maximum_inclusive": True,
+            },
+            {"key": "spread", "label": "Spread", "kind": "boolean"},
+            {
+                "key": "marker",
+                "label": "Marker",
+                "kind": "number",
+                "minimum": 0,
+                "maximum": 5,
+                "optional": True,
+            },
+        ],
+        "nodes": [
+            {
+                "slug": "start",
+                "kind": "question",
+                "stage": "workup",
+                "title": "Grade?",
+                "fields": ["grade"],
+                "start": True,
+            },
+            {
+                "slug": "measure",
+                "kind": "question",
+                "stage": "imaging",
+                "title": "Size?",
+                "fields": ["size", "marker"],
+            },
+            {
+                "slug": "spread_q",
+                "kind": "question",
+                "stage": "imaging",
+                "title": "Spread?",
+                "fields": ["spread", "size"],
+            },
+            {"slug": "watch", "kind": "outcome", "stage": "management", "title": "Watch"},
+            {"slug": "operate", "kind": "outcome", "stage": "management", "title": "Operate"},
+            {"slug": "treat", "kind": "outcome", "stage": "management", "title": "Treat"},
+        ],
+        "edges": [
+            edge("start", "measure", 1, condition("grade", "eq", "low")),
+            edge("start", "spread_q", 2, condition("grade", "eq", "high")),
+            edge("measure", "watch", 1, condition("size", "le", 2)),
+            edge("measure", "operate", 2, condition("size", "gt", 2)),
+            edge("spread_q", "treat", 1, condition("spread", "eq", True)),
+            edge("spread_q", "operate", 2, condition("spread", "eq", False)),
+        ],
+        "recommendations": [
+            {
+                "code": "all.review",
+                "section": "general",
+                "title": "Review",
+                "text": "",
+                "citations": ["1"],
+                "nodes": ["start"],
+                "conditions": [],
+                "note": "",
+            },
+            {
+                "code": "watch.imaging",
+                "section": "surveillance",
+                "title": "Imaging",
+                "text": "",
+                "citations": ["1"],
+                "nodes": ["watch"],
+                "conditions": [],
+                "note": "",
+            },
+            {
+                "code": "operate.surgery",
+                "section": "surgery",
+                "title": "Surgery",
+                "text": "",
+                "citations": ["1"],
+                "nodes": ["operate"],
+                "conditions": [],
+                "note": "",
+            },
+            {
+                "code": "operate.nodes",
+                "section": "surgery",
+                "title": "Nodes",
+                "text": "",
+                "citations": ["1"],
+                "nodes": ["operate"],
+                "conditions": [condition("size", "gt", 5)],
+                "note": "",
+            },
+            {
+                "code": "treat.drug",
+                "section": "systemic",
+                "title": "Drug",
+                "text": "",
+                "citations": ["1"],
+                "nodes": ["treat"],
+                "conditions": [],
+                "note": "",
+            },
+        ],
+        "references": [{"label": "1", "citation": "A source.", "url": "https://example.org/1", "note": ""}],
+        "safety_rules": [
+            {
+                "name": "high-never-watched",
+                "description": "",
+                "conditions": [condition("grade", "eq", "high")],
+                "must_include": [],
+                "must_exclude": ["watch.imaging"],
+            },
+            {
+                "name": "big-gets-nodes",
+                "description": "",
+                "conditions": [condition("spread", "eq", False), condition("size", "ge", 7)],
+                "must_include": ["operate.nodes"],
+                "must_exclude": [],
+            },
+        ],
+        "test_cases": [
+            {
+                "name": "small-low",
+                "description": "",
+                "case": {"grade": "low", "size": 2},
+                "must_include": ["watch.imaging"],
+                "must_exclude": ["operate.surgery"],
+                "expected_outcome": "watch",
+            },
+        ],
+    }
+
+
+def problems(document: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    return [(p.severity, p.code, p.node) for p in validation.validate_document(document)]
+
+
+def codes(document: dict[str, Any]) -> set[str]:
+    return {p.code for p in validation.validate_document(document) if p.severity == validation.ERROR}
+
+
+def find_edge(document: dict[str, Any], source: str, order: int) -> dict[str, Any]:
+    return next(e for e in document["edges"] if e["source"] == source and e["order"] == order)
+
+
+def test_small_document_is_valid() -> None:
+    assert problems(small_document()) == []
+
+
+def test_pnet_validates_clean_and_enumerates_every_class(pnet_document: dict[str, Any]) -> None:
+    report = validation.check_document(pnet_document)
+    assert report.problems == []
+    assert report.classes > 1000
+    assert len(pnet_document["safety_rules"]) >= 5
+    outcomes = {n["slug"] for n in pnet_document["nodes"] if n["kind"] == "outcome"}
+    assert {t["expected_outcome"] for t in pnet_document["test_cases"]} == outcomes
+
+
+def test_missing_start_node_is_an_error() -> None:
+    document = small_document()
+    del document["nodes"][0]["start"]
+    assert "no-start" in codes(document)
+
+
+def test_unreachable_node_is_an_error() -> None:
+    document = small_document()
+    document["nodes"].append({"slug": "orphan", "kind": "outcome", "stage": "management", "title": "Orphan"})
+    assert ("error", "unreachable", "orphan") in problems(document)
+
+
+def test_dead_end_is_an_error() -> None:
+    document = small_document()
+    document["edges"] = [e for e in document["edges"] if e["source"] != "spread_q"]
+    document["nodes"] = [n for n in document["nodes"] if n["slug"] != "treat"]
+    document["recommendations"] = [r for r in document["recommendations"] if r["code"] != "treat.drug"]
+    assert ("error", "dead-end", "spread_q") in problems(document)
+
+
+def test_cycle_is_an_error() -> None:
+    document = small_document()
+    find_edge(document, "spread_q", 2)["target"] = "start"
+    found = [p for p in validation.validate_document(document) if p.code == "cycle"]
+    assert found and "start → spread_q → start" in found[0].message
+
+
+def test_gap_at_a_closed_boundary_is_found_by_analysis() -> None:
+    document = small_document()
+    find_edge(document, "measure", 1)["conditions"][0]["op"] = "lt"  # size < 2 and size > 2: 2 falls through
+    found = [p for p in validation.validate_document(document) if p.code == "gap"]
+    assert [p.node for p in found] == ["measure"]
+    assert "size = 2" in found[0].message
+
+
+def test_gap_in_a_choice_set_is_found() -> None:
+    document = small_document()
+    document["variables"][0]["choices"].append(["medium", "Medium"])
+    found = [p for p in validation.validate_document(document) if p.code == "gap"]
+    assert found and 'grade = "medium"' in found[0].message
+
+
+def test_gap_at_the_domain_end_is_reported_as_an_interval() -> None:
+    document = small_document()
+    find_edge(document, "measure", 2)["conditions"].append(condition("size", "lt", 8))
+    found = [p for p in validation.validate_document(document) if p.code == "gap"]
+    assert len(found) == 1 and "size in [8, 10]" in found[0].message
+
+
+def test_overlap_is_an_error_even_though_the_engine_would_pick_the_first_edge() -> None:
+    document = small_document()
+    find_edge(document, "measure", 2)["conditions"][0]["op"] = "ge"
+    found = [p for p in validation.validate_document(document) if p.code == "overlap"]
+    assert found and "size = 2" in found[0].message and "#1 → watch, #2 → operate" in found[0].message
+
+
+def test_overlap_over_the_product_of_two_variables() -> None:
+    document = small_document()
+    document["edges"][4]["conditions"] = [condition("spread", "eq", True)]
+    document["edges"][5]["conditions"] = [condition("size", "gt", 3)]
+    found = {p.code: p.message for p in validation.validate_document(document)}
+    assert "spread = true and size in (3, 10]" in found["overlap"]
+    assert "spread = false and size in (0, 3]" in found["gap"]
+
+
+def test_unconditional_edge_beside_another_overlaps() -> None:
+    document = small_document()
+    find_edge(document, "spread_q", 1)["conditions"] = []
+    assert "overlap" in codes(document)
+
+
+def test_condition_on_a_variable_not_asked_on_every_path_is_an_error() -> None:
+    document = small_document()
+    # spread is asked only on the high-grade branch; test it on the low-grade branch.
+    find_edge(document, "measure", 1)["conditions"].append(condition("spread", "eq", False))
+    find_edge(document, "measure", 2)["conditions"] = [condition("size", "gt", 2)]
+    document["edges"].append(
+        edge("measure", "treat", 3, condition("size", "le", 2), condition("spread", "eq", True))
+    )
+    assert ("error", "not-asked", "measure") in problems(document)
+
+
+def test_recommendation_condition_on_a_variable_not_asked_before_is_an_error() -> None:
+    document = small_document()
+    document["recommendations"][0]["conditions"] = [condition("spread", "eq", True)]
+    assert ("error", "not-asked", "start") in problems(document)
+
+
+def test_routing_on_an_optional_variable_is_an_error() -> None:
+    document = small_document()
+    find_edge(document, "measure", 1)["conditions"].append(condition("marker", "le", 5))
+    assert "routes-on-optional" in codes(document)
+
+
+def test_duplicate_recommendation_code_is_an_error() -> None:
+    document = small_document()
+    document["recommendations"].append(copy.deepcopy(document["recommendations"][0]))
+    assert "duplicate" in codes(document)
+
+
+def test_recommendation_without_citation_is_an_error() -> None:
+    document = small_document()
+    document["recommendations"][1]["citations"] = []
+    assert ("error", "no-citation", "watch") in problems(document)
+
+
+def test_recommendation_without_code_is_malformed() -> None:
+    document = small_document()
+    document["recommendations"][1]["code"] = ""
+    assert "malformed" in codes(document)
+
+
+def test_citation_url_must_be_https() -> None:
+    document = small_document()
+    document["references"][0]["url"] = "http://example.org/1"
+    assert "insecure-url" in codes(document)
+
+
+def test_condition_value_outside_the_domain_is_an_error() -> None:
+    document = small_document()
+    find_edge(document, "start", 1)["conditions"][0]["value"] = "lowish"
+    assert "bad-condition" in codes(document)
+
+
+def test_broken_safety_rule_is_reported_with_an_example_case() -> None:
+    document = small_document()
+    # Give the nodes recommendation only above 8: sizes in [7, 8] break "big-gets-nodes".
+    document["recommendations"][3]["conditions"] = [condition("size", "gt", 8)]
+    found = [p for p in validation.validate_document(document) if p.code == "safety-rule"]
+    assert len(found) == 1
+    assert "big-gets-nodes" in found[0].message and "lacks operate.nodes" in found[0].message
+    example = json.loads(found[0].message.split("e.g. ")[1].split(" (outcome")[0])
+    assert 7 <= example["size"] <= 8
+
+
+def test_safety_rule_thresholds_split_the_classes() -> None:
+    """The rule cuts at 7, where no edge or recommendation does: the class (5, 10] is split."""
+    document = small_document()
+    snapshot = engine.snapshot_from_document(document)
+    rules = validation.safety_rules_from_document(document)
+    plain = {json.dumps(case, sort_keys=True) for case, _ in validation.case_classes(snapshot)}
+    split = {json.dumps(case, sort_keys=True) for case, _ in validation.case_classes(snapshot, rules)}
+    assert len(split) > len(plain)
+    assert any(json.loads(case).get("size") == 7 for case in split)
+
+
+def test_safety_rule_must_exclude() -> None:
+    document = small_document()
+    find_edge(document, "spread_q", 1)["target"] = "watch"
+    document["nodes"] = [n for n in document["nodes"] if n["slug"] != "treat"]
+    document["recommendations"] = [r for r in document["recommendations"] if r["code"] != "treat.drug"]
+    found = [p for p in validation.validate_document(document) if p.code == "safety-rule"]
+    assert found and "high-never-watched" in found[0].message and "gets watch.imaging" in found[0].message
+
+
+def test_failing_test_case_is_an_error() -> None:
+    document = small_document()
+    document["test_cases"][0]["expected_outcome"] = "operate"
+    found = [p for p in validation.validate_document(document) if p.code == "test-case"]
+    assert found and "ends at watch, not operate" in found[0].message
+
+
+def test_incomplete_or_invalid_test_case_is_an_error() -> None:
+    document = small_document()
+    document["test_cases"].append({"name": "partial", "case": {"grade": "low"}})
+    document["test_cases"].append({"name": "bad", "case": {"grade": "low", "size": 11}})
+    messages = [p.message for p in validation.validate_document(document) if p.code == "test-case"]
+    assert any("partial stops at measure, missing size" in m for m in messages)
+    assert any("bad is not a valid case" in m for m in messages)
+
+
+def test_rules_naming_unknown_codes_are_errors() -> None:
+    document = small_document()
+    document["safety_rules"][0]["must_exclude"] = ["no.such_code"]
+    assert "unknown-code" in codes(document)
+
+
+def test_safety_rules_are_not_claimed_checked_while_the_graph_is_broken() -> None:
+    document = small_document()
+    find_edge(document, "measure", 1)["conditions"][0]["op"] = "lt"
+    assert "safety-rules-not-checked" in codes(document)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [[], {"pathway": {"slug": "x"}}, {**small_document(), "nodes": "start"}],
+)
+def test_malformed_documents_are_refused_with_reasons(document: Any) -> None:
+    assert validation.document_errors(document)
+
+
+def test_validator_imports_no_django() -> None:
+    import ast
+    from pathlib import Path
+
+    source = Path(validation.__file__).read_text(encoding="utf-8")
+    imported = {
+        alias.name if isinstance(node, ast.Import) else node.module or ""
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert not any(name.startswith("django") for name in imported)
