@@ -1,0 +1,131 @@
+"""Injected content in a real browser: no dialog fires, no element or request is injected,
+and the strict Content Security Policy holds for the app's own pages (no violations)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from pathways.content_io import import_document
+from tests.test_sanitising import hostile_document
+from tests.walking import OBSERVATION_CASE, walk_with
+
+pytestmark = pytest.mark.e2e
+
+# Every element or attribute the attacks try to smuggle in, looked for in the rendered content.
+INJECTED = (
+    "script:not([src]), iframe, object, embed, img, svg, style, form:not([data-step]):not([method=post]),"
+    " base, meta[http-equiv], [onerror], [onload], [onclick], [onmouseover], [style],"
+    " [hx-get], [hx-post], [hx-trigger], [data-hx-get], [data-hx-trigger],"
+    " a[href^='javascript' i], a[href^='data' i], a[href^='vbscript' i]"
+)
+
+
+class Watch:
+    """What a page did that an attack would cause: dialogs, CSP violations, stray requests."""
+
+    def __init__(self, page: Page) -> None:
+        self.dialogs: list[str] = []
+        self.violations: list[str] = []
+        self.requests: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("console", self._console)
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+
+@pytest.fixture
+def watched(page: Page) -> Iterator[tuple[Page, Watch]]:
+    watch = Watch(page)
+    page.add_init_script(
+        "window.addEventListener('securitypolicyviolation', e => "
+        "console.error('Content Security Policy violation: ' + e.violatedDirective));"
+    )
+    yield page, watch
+
+
+@pytest.fixture
+def hostile(site_url: str) -> Any:
+    return import_document(hostile_document(), status="published")
+
+
+def assert_nothing_injected(page: Page, watch: Watch) -> None:
+    page.wait_for_timeout(300)  # let any load-triggered handler or htmx request fire
+    assert watch.dialogs == []
+    injected = page.evaluate(
+        "selector => Array.from(document.querySelectorAll('.rec-text, .node-body'))"
+        ".flatMap(box => Array.from(box.querySelectorAll(selector))).map(el => el.outerHTML)",
+        INJECTED,
+    )
+    assert injected == []
+    assert page.evaluate("() => window.pwned === undefined")
+    assert not [url for url in watch.requests if "/admin" in url or "evil.example" in url]
+
+
+def test_hostile_step_page_runs_nothing(watched, hostile, site_url):
+    page, watch = watched
+    page.goto(f"{site_url}/pathways/pnet/")
+    page.locator("form[data-step] button[type=submit]").click()
+    page.wait_for_selector(".node-body")
+    assert page.locator(".node-body[hx-disable]").count() == 1
+    assert_nothing_injected(page, watch)
+
+
+def test_hostile_result_page_runs_nothing(watched, hostile, site_url):
+    page, watch = watched
+    walk = walk_with(hostile, OBSERVATION_CASE)
+    page.goto(f"{site_url}/pathways/pnet/walks/{walk.pk}/")
+    page.wait_for_selector("[data-outcome]")
+    assert page.locator(".rec-text[hx-disable]").count() >= 5
+    assert_nothing_injected(page, watch)
+
+
+def test_htmx_ignores_attributes_that_reach_rendered_markdown(watched, hostile, site_url):
+    """Defence in depth: even an hx-* attribute that got past the sanitiser would do nothing."""
+    page, watch = watched
+    walk = walk_with(hostile, OBSERVATION_CASE)
+    page.goto(f"{site_url}/pathways/pnet/walks/{walk.pk}/")
+    page.wait_for_selector("[data-outcome]")
+    page.evaluate(
+        """() => {
+            const box = document.querySelector('.rec-text');
+            const el = document.createElement('button');
+            el.id = 'smuggled';
+            el.setAttribute('hx-get', '/admin/');
+            el.setAttribute('hx-trigger', 'click');
+            box.appendChild(el);
+            htmx.process(el);
+            el.click();
+        }"""
+    )
+    page.wait_for_timeout(500)
+    assert not [url for url in watch.requests if "/admin" in url]
+
+
+def test_app_pages_hold_the_strict_policy_without_violations(watched, site_url):
+    """Bootstrap and htmx work under the strict CSP: a whole walk raises no violation."""
+    page, watch = watched
+    page.goto(f"{site_url}/")
+    page.goto(f"{site_url}/pathways/pnet/")
+    page.locator("form[data-step] button[type=submit]").click()
+    page.wait_for_selector("form[data-step] input[name=suspected_syndrome]")
+    page.locator("input[name=suspected_syndrome][value=none]").check()
+    page.locator("form[data-step] button[type=submit]").click()
+    page.wait_for_selector("input[name=functional_status]")
+    # Bootstrap's stylesheet applied (a primary button is not the browser default).
+    colour = page.evaluate("() => getComputedStyle(document.querySelector('.btn-primary')).backgroundColor")
+    assert colour not in {"rgba(0, 0, 0, 0)", "rgb(239, 239, 239)", ""}
+    # htmx was configured not to inject its indicator style element.
+    assert page.evaluate("() => document.querySelectorAll('style').length") == 0
+    assert watch.violations == []
+    assert watch.dialogs == []
