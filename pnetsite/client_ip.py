@@ -1,4 +1,8 @@
-"""The client's address, trusting X-Forwarded-For only as far as the configured proxies reach."""
+"""Who is trying to sign in, as the login lockout (django-axes) records it.
+
+The address trusts X-Forwarded-For only as far as the configured proxies reach; the user name is
+bounded so that any submitted text can be recorded.
+"""
 
 from __future__ import annotations
 
@@ -31,3 +35,18 @@ def client_ip(request: HttpRequest) -> str | None:
     if len(forwarded) < count:
         return remote
     return _valid(forwarded[-count]) or remote
+
+
+USERNAME_MAX_LENGTH = 150  # Django's user name length; no real account has a longer one.
+
+
+def client_username(request: HttpRequest, credentials: dict[str, object] | None = None) -> str | None:
+    """Return the submitted user name, cut to a length the lockout table can store.
+
+    Django's login form does not enforce the user name's length before authenticating, and the
+    lockout table holds 255 characters: on PostgreSQL a longer name would fail the insert.
+    """
+    raw = credentials.get("username") if credentials else getattr(request, "POST", {}).get("username")
+    if raw is None:
+        return None
+    return str(raw).replace("\x00", "")[:USERNAME_MAX_LENGTH]

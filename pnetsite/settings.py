@@ -224,6 +224,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "pnetsite.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "pnetsite.client_ip.client_username"
 AXES_VERBOSE = False
 
 # Walks of this long are kept on the "resume" cookie; the walk itself stays on the server.

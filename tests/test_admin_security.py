@@ -156,3 +156,15 @@ def test_admin_is_not_reachable_from_another_origin(admin_user):
         HTTP_ORIGIN="https://evil.example",
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("length", [151, 256, 5000])
+def test_over_long_user_name_is_recorded_cut_and_counts_towards_the_lockout(db, settings, length):
+    get_user_model().objects.create_superuser("root", "root@example.org", PASSWORD)
+    client = Client()
+    response = login(client, "x" * length, "wrong")
+    assert response.status_code == 200
+    attempt = AccessAttempt.objects.get()
+    assert attempt.username == "x" * 150
+    fail_times(client, settings.AXES_FAILURE_LIMIT - 1, username="x" * length)
+    assert login(client, "root", PASSWORD).status_code == 429
