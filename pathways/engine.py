@@ -8,6 +8,7 @@ immutable :class:`Snapshot`; :func:`evaluate` walks it for a set of answers.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,19 @@ OPERATORS = {
 }
 SET_OPERATORS = ("in", "not_in")
 ORDER_OPERATORS = ("lt", "le", "gt", "ge")
+
+# Operator name to test, looked up once per condition instead of a chain of comparisons.
+_TESTS: dict[str, Any] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "in": lambda actual, value: actual in value,
+    "not_in": lambda actual, value: actual not in value,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+_MISSING = object()
 
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 _MAX_NUMBER_TEXT = 24
@@ -149,27 +163,13 @@ class Condition:
 
     def holds(self, answers: Mapping[str, Any]) -> bool:
         """Whether the condition holds; a condition on an unanswered variable never holds."""
-        if self.variable not in answers:
+        actual = answers.get(self.variable, _MISSING)
+        if actual is _MISSING:
             return False
-        actual = answers[self.variable]
-        op = self.op
-        if op == "eq":
-            return actual == self.value
-        if op == "ne":
-            return actual != self.value
-        if op == "in":
-            return actual in self.value
-        if op == "not_in":
-            return actual not in self.value
-        if op == "lt":
-            return actual < self.value
-        if op == "le":
-            return actual <= self.value
-        if op == "gt":
-            return actual > self.value
-        if op == "ge":
-            return actual >= self.value
-        raise PathwayError(f"unknown operator {op!r}")
+        test = _TESTS.get(self.op)
+        if test is None:
+            raise PathwayError(f"unknown operator {self.op!r}")
+        return test(actual, self.value)
 
     def describe(self, variables: Mapping[str, Variable]) -> str:
         variable = variables.get(self.variable)
@@ -243,11 +243,24 @@ class Snapshot:
     recommendations: Mapping[str, Recommendation]
     title: str = ""
     version_id: int | None = None
+    # Required fields per node, worked out once: evaluate() asks for them at every step.
+    _required: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        variables = self.variables
+        required = {}
+        for slug, node in self.nodes.items():
+            if all(key in variables for key in node.fields):
+                required[slug] = tuple(key for key in node.fields if not variables[key].optional)
+        object.__setattr__(self, "_required", MappingProxyType(required))
 
     def node(self, slug: str) -> Node:
         return self.nodes[slug]
 
     def required_fields(self, node: Node) -> tuple[str, ...]:
+        required = self._required.get(node.slug)
+        if required is not None and self.nodes.get(node.slug) is node:
+            return required
         return tuple(key for key in node.fields if not self.variables[key].optional)
 
 
@@ -294,13 +307,14 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
     order, when their own conditions hold. Cost grows with the path length, not the graph size.
     """
     path: list[str] = []
-    asked: list[str] = []
+    asked: dict[str, None] = {}  # an ordered set
     trace: list[Decision] = []
     recommendations: dict[str, Recommendation] = {}
     current: str | None = None
     outcome: str | None = None
     missing: tuple[str, ...] = ()
     nodes = snapshot.nodes
+    required = snapshot._required
     slug = snapshot.start
     seen: set[str] = set()
 
@@ -310,12 +324,17 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         seen.add(slug)
         node = nodes[slug]
         path.append(slug)
-        for key in node.fields:
-            if key not in asked:
-                asked.append(key)
-        missing = tuple(key for key in snapshot.required_fields(node) if key not in answers)
+        fields = node.fields
+        missing = ()
+        if fields:
+            for key in fields:
+                asked.setdefault(key)
+            needed = required.get(slug)
+            if needed is None:
+                needed = snapshot.required_fields(node)
+            missing = tuple(key for key in needed if key not in answers)
         for rec in node.recommendations:
-            if rec.code not in recommendations and rec.applies(answers):
+            if rec.code not in recommendations and _all_hold(rec.conditions, answers):
                 recommendations[rec.code] = rec
         if missing:
             current = slug
@@ -323,18 +342,18 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         if node.kind == OUTCOME:
             outcome = slug
             break
-        edge = next((edge for edge in node.edges if edge.matches(answers)), None)
-        if edge is None:
+        for edge in node.edges:
+            if _all_hold(edge.conditions, answers):
+                break
+        else:
             raise PathwayError(f"no edge of node {slug!r} matches the answers")
         fired = tuple(FiredCondition(c, answers[c.variable]) for c in edge.conditions)
         trace.append(Decision(slug, edge, fired))
         slug = edge.target
 
-    asked_set = set(asked)
+    variables = snapshot.variables
     ignored = tuple(
-        key
-        for key in answers
-        if key not in asked_set and key in snapshot.variables and not snapshot.variables[key].optional
+        key for key in answers if key not in asked and key in variables and not variables[key].optional
     )
     return Evaluation(
         path=tuple(path),
@@ -346,6 +365,14 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         trace=tuple(trace),
         asked=tuple(asked),
     )
+
+
+def _all_hold(conditions: tuple[Condition, ...], answers: Mapping[str, Any]) -> bool:
+    # A plain loop: all() over a generator costs a frame per call in the hottest path.
+    for condition in conditions:  # noqa: SIM110
+        if not condition.holds(answers):
+            return False
+    return True
 
 
 def validate_case(snapshot: Snapshot, case: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
