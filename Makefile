@@ -38,8 +38,9 @@ CLINICIANS ?= 50
 DURATION ?= 60
 THINK ?= 1
 P95_BUDGET_MS ?= 300
+WARMUP ?= 5
 loadtest: install
-	$(BIN)/python -m loadtest --serve --clinicians $(CLINICIANS) --duration $(DURATION) --think $(THINK) --p95-budget-ms $(P95_BUDGET_MS)
+	$(BIN)/python -m loadtest --serve --clinicians $(CLINICIANS) --duration $(DURATION) --think $(THINK) --p95-budget-ms $(P95_BUDGET_MS) --warmup $(WARMUP)
 
 ## chromium: make sure /usr/bin/chromium exists for the browser tests
 chromium:
