@@ -15,27 +15,55 @@ THRESHOLD = 50
 FORMAT = "pnet-pathways/1"
 
 
+EARLY_KINDS = ("choice", "choice", "choice", "choice", "boolean")
+SPARSE_EVERY = 10
+SPARSE_KINDS = ("number", "boolean", "boolean")
+BRANCHES = {"choice": 4, "number": 2, "boolean": 2, "info": 1}
+
+
+def layer_kinds(depth: int) -> list[str]:
+    """What each layer holds: early questions fan out, later ones are sparse, the rest information.
+
+    Every walk asks the same few questions, so the classes of complete walk (what the publish gate
+    enumerates) stay in the thousands however many nodes the graph has.
+    """
+    kinds = []
+    for layer in range(depth - 1):
+        if layer < len(EARLY_KINDS):
+            kinds.append(EARLY_KINDS[layer])
+        elif layer % SPARSE_EVERY == SPARSE_EVERY // 2 - 1:
+            kinds.append(SPARSE_KINDS[(layer // SPARSE_EVERY) % len(SPARSE_KINDS)])
+        else:
+            kinds.append("info")
+    return [*kinds, "outcome"]
+
+
 def layer_sizes(nodes: int, depth: int) -> list[int]:
-    """One start node, then the remaining nodes spread as evenly as possible over ``depth - 1`` layers."""
-    if depth < 2 or nodes < depth:
-        raise ValueError("need at least two layers and one node per layer")
-    rest = nodes - 1
-    width, extra = divmod(rest, depth - 1)
-    # Wider layers last: each node has at most four edges, so a layer can feed at most 4x its width.
-    return [1] + [width + (1 if index >= depth - 1 - extra else 0) for index in range(depth - 1)]
+    """Widths summing to ``nodes``, each at most what the layer before can reach."""
+    kinds = layer_kinds(depth)
 
+    def widths(cap_width: int) -> list[int]:
+        sizes = [1]
+        for layer in range(1, depth):
+            sizes.append(max(1, min(cap_width, sizes[-1] * BRANCHES[kinds[layer - 1]])))
+        return sizes
 
-def _kind_of_layer(layer: int) -> str:
-    """Mix the variable kinds: mostly choices, every third layer a number, every fifth a boolean."""
-    if layer % 5 == 4:
-        return "boolean"
-    if layer % 3 == 2:
-        return "number"
-    return "choice"
-
-
-def _slug(layer: int, index: int) -> str:
-    return f"n{layer:02d}_{index:04d}"
+    low, high = 1, nodes
+    while low < high:  # the smallest cap whose widths reach ``nodes``
+        middle = (low + high) // 2
+        if sum(widths(middle)) >= nodes:
+            high = middle
+        else:
+            low = middle + 1
+    sizes = widths(low)
+    if sum(sizes) < nodes:
+        raise ValueError(f"{depth} layers cannot hold {nodes} nodes")
+    excess = sum(sizes) - nodes
+    for layer in range(depth - 1, 0, -1):  # trim the capped layers by one, last first
+        if excess and sizes[layer] == low and low > 1:
+            sizes[layer] -= 1
+            excess -= 1
+    return sizes
 
 
 def _answers_for(kind: str) -> list[tuple[list[dict[str, Any]], Any]]:
@@ -49,63 +77,66 @@ def _answers_for(kind: str) -> list[tuple[list[dict[str, Any]], Any]]:
             ([{"op": "lt", "value": THRESHOLD}], THRESHOLD - 10),
             ([{"op": "ge", "value": THRESHOLD}], THRESHOLD),
         ]
-    return [([{"op": "eq", "value": True}], True), ([{"op": "eq", "value": False}], False)]
+    if kind == "boolean":
+        return [([{"op": "eq", "value": True}], True), ([{"op": "eq", "value": False}], False)]
+    return [([], None)]
 
 
 def generate(nodes: int = 10_000, depth: int = 40, slug: str = "generated") -> dict[str, Any]:
     """A pathway document of exactly ``nodes`` nodes whose every walk is ``depth`` nodes long."""
     sizes = layer_sizes(nodes, depth)
+    kinds = layer_kinds(depth)
     references = [{"label": "G", "citation": "Generated pathway for benchmarks.", "url": "", "note": ""}]
     variables: list[dict[str, Any]] = []
     node_docs: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
     recommendations: list[dict[str, Any]] = []
     stages = ("workup", "imaging", "pathology", "management")
-    last = depth - 1
+    asked: str | None = None  # the latest variable every walk has answered before this layer
     for layer, width in enumerate(sizes):
+        kind = kinds[layer]
         stage = stages[min(layer * len(stages) // depth, len(stages) - 1)]
-        if layer < last:
-            key = f"q{layer:02d}"
-            kind = _kind_of_layer(layer)
+        key = f"q{layer:02d}"
+        if kind in BRANCHES and kind != "info":
             variable: dict[str, Any] = {"key": key, "label": f"Question {layer}", "kind": kind}
             if kind == "choice":
                 variable["choices"] = [[value, f"Option {value.upper()}"] for value in CHOICES]
             elif kind == "number":
-                variable.update(unit="mm", minimum=0, minimum_inclusive=True, maximum=1000)
-                variable["maximum_inclusive"] = True
+                variable.update(unit="mm", minimum=0, minimum_inclusive=True)
+                variable.update(maximum=1000, maximum_inclusive=True)
             variable.update(help="", optional=False)
             variables.append(variable)
-            branches = _answers_for(kind)
-            next_width = sizes[layer + 1]
-        for index in range(width):
-            slug_here = _slug(layer, index)
+        branches = _answers_for(kind)
+        placed = [_slug(layer, index) for index in range(width)]
+        for index, slug_here in enumerate(placed):
             node: dict[str, Any] = {
                 "slug": slug_here,
-                "kind": "question" if layer < last else "outcome",
+                "kind": "outcome" if kind == "outcome" else "info" if kind == "info" else "question",
                 "stage": stage,
                 "title": f"Step {layer}.{index}",
                 "body": "",
-                "fields": [key] if layer < last else [],
+                "fields": [key] if kind not in ("info", "outcome") else [],
             }
             if layer == 0:
                 node["start"] = True
             node_docs.append(node)
-            if layer < last:
-                for order, (conditions, _) in enumerate(branches, start=1):
-                    target = (index * len(branches) + order - 1) % next_width
-                    edges.append(
-                        {
-                            "source": slug_here,
-                            "target": _slug(layer + 1, target),
-                            "order": order,
-                            "conditions": [{"variable": key, **c} for c in conditions],
-                            "note": "",
-                        }
-                    )
-        # One recommendation per layer, shown on every node of the layer when its condition holds,
-        # and one per outcome, so the result is never empty.
-        placed = [_slug(layer, index) for index in range(width)]
-        if layer < last:
+            if kind == "outcome":
+                continue
+            next_width = sizes[layer + 1]
+            for order, (conditions, _) in enumerate(branches, start=1):
+                target = (index * len(branches) + order - 1) % next_width
+                edges.append(
+                    {
+                        "source": slug_here,
+                        "target": _slug(layer + 1, target),
+                        "order": order,
+                        "conditions": [{"variable": key, **c} for c in conditions],
+                        "note": "",
+                    }
+                )
+        # One recommendation per layer, on every node of the layer, conditional on an earlier
+        # answer; and one per outcome, so no result is empty.
+        if kind != "outcome":
             recommendations.append(
                 {
                     "code": f"layer.{layer:02d}",
@@ -114,7 +145,7 @@ def generate(nodes: int = 10_000, depth: int = 40, slug: str = "generated") -> d
                     "text": f"Advice for layer {layer}.",
                     "citations": ["G"],
                     "nodes": placed,
-                    "conditions": [] if layer == 0 else [_condition_for(layer - 1)],
+                    "conditions": [] if asked is None else [_condition_for(asked, kinds)],
                     "note": "",
                 }
             )
@@ -132,6 +163,8 @@ def generate(nodes: int = 10_000, depth: int = 40, slug: str = "generated") -> d
                 }
                 for index, slug_here in enumerate(placed)
             )
+        if kind not in ("info", "outcome"):
+            asked = key
     return {
         "format": FORMAT,
         "pathway": {
@@ -153,9 +186,13 @@ def generate(nodes: int = 10_000, depth: int = 40, slug: str = "generated") -> d
     }
 
 
-def _condition_for(layer: int) -> dict[str, Any]:
-    conditions, _ = _answers_for(_kind_of_layer(layer))[0]
-    return {"variable": f"q{layer:02d}", **conditions[0]}
+def _slug(layer: int, index: int) -> str:
+    return f"n{layer:02d}_{index:04d}"
+
+
+def _condition_for(key: str, kinds: list[str]) -> dict[str, Any]:
+    conditions, _ = _answers_for(kinds[int(key[1:])])[0]
+    return {"variable": key, **conditions[0]}
 
 
 def complete_case(document: dict[str, Any], seed: int = 0) -> dict[str, Any]:
