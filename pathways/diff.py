@@ -1,0 +1,346 @@
+"""What changed between two versions of a pathway, in clinical terms.
+
+Pure Python on two pathway documents (the import/export format): no Django import. Conditions are
+described the way the wizard shows them (“Ki-67 index > 20 %”), edges by the steps they join.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import engine
+
+ADDED = "added"
+REMOVED = "removed"
+CHANGED = "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: str
+    area: str
+    text: str
+    node: str | None = None
+
+
+def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Every difference from ``old`` to ``new``: variables, steps, edges, recommendations, references,
+    safety rules and test cases."""
+    variables = {**_variables(old), **_variables(new)}
+    changes: list[Change] = []
+    changes += _diff_variables(old, new)
+    changes += _diff_nodes(old, new)
+    changes += _diff_edges(old, new, variables)
+    changes += _diff_recommendations(old, new, variables)
+    changes += _diff_keyed(old, new, "references", "label", "Reference", ("citation", "url", "note"))
+    changes += _diff_rules(old, new, variables)
+    changes += _diff_keyed(
+        old,
+        new,
+        "test_cases",
+        "name",
+        "Test case",
+        ("case", "must_include", "must_exclude", "expected_outcome"),
+    )
+    return changes
+
+
+def _variables(document: Mapping[str, Any]) -> dict[str, engine.Variable]:
+    found = {}
+    for item in document.get("variables") or ():
+        found[item["key"]] = engine.Variable(
+            key=item["key"],
+            label=item["label"],
+            kind=item["kind"],
+            unit=item.get("unit", ""),
+            choices=tuple((c[0], c[1]) for c in item.get("choices", ())),
+        )
+    return found
+
+
+def describe_conditions(items: Any, variables: Mapping[str, engine.Variable]) -> str:
+    conditions = [
+        engine.Condition(
+            c["variable"], c["op"], tuple(c["value"]) if c["op"] in engine.SET_OPERATORS else c["value"]
+        )
+        for c in items or ()
+    ]
+    if not conditions:
+        return "always"
+    return " and ".join(condition.describe(variables) for condition in conditions)
+
+
+def _by(items: Any, key: str) -> dict[Any, dict[str, Any]]:
+    return {item[key]: item for item in items or ()}
+
+
+def _diff_variables(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    before, after = _by(old.get("variables"), "key"), _by(new.get("variables"), "key")
+    changes = [
+        Change(ADDED, "variable", f"New variable {key} ({after[key]['label']}).")
+        for key in after.keys() - before.keys()
+    ]
+    changes += [
+        Change(REMOVED, "variable", f"Variable {key} removed.") for key in before.keys() - after.keys()
+    ]
+    for key in sorted(before.keys() & after.keys()):
+        a, b = before[key], after[key]
+        if a.get("choices") != b.get("choices"):
+            old_values = [c[0] for c in a.get("choices") or ()]
+            new_values = [c[0] for c in b.get("choices") or ()]
+            gained = [v for v in new_values if v not in old_values]
+            lost = [v for v in old_values if v not in new_values]
+            parts = ([f"new choice(s) {', '.join(gained)}"] if gained else []) + (
+                [f"choice(s) {', '.join(lost)} removed"] if lost else []
+            )
+            changes.append(
+                Change(CHANGED, "variable", f"{key}: {'; '.join(parts) or 'choice labels changed'}.")
+            )
+        bounds = ("minimum", "minimum_inclusive", "maximum", "maximum_inclusive")
+        if any(a.get(f) != b.get(f) for f in bounds):
+            changes.append(
+                Change(CHANGED, "variable", f"{key}: accepted range is now {_range(b)} (was {_range(a)}).")
+            )
+        for name in ("label", "unit", "optional", "kind"):
+            if a.get(name) != b.get(name):
+                changes.append(
+                    Change(CHANGED, "variable", f"{key}: {name} “{a.get(name)}” → “{b.get(name)}”.")
+                )
+    return changes
+
+
+def _range(item: Mapping[str, Any]) -> str:
+    low = item.get("minimum")
+    high = item.get("maximum")
+    left = (
+        "(-∞"
+        if low is None
+        else ("[" if item.get("minimum_inclusive", True) else "(") + engine.format_number(low)
+    )
+    right = (
+        "∞)"
+        if high is None
+        else engine.format_number(high) + ("]" if item.get("maximum_inclusive", True) else ")")
+    )
+    return f"{left}, {right}"
+
+
+def _diff_nodes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    before, after = _by(old.get("nodes"), "slug"), _by(new.get("nodes"), "slug")
+    changes = [
+        Change(ADDED, "step", f"New step {slug}: “{after[slug]['title']}”.", slug)
+        for slug in after.keys() - before.keys()
+    ]
+    changes += [Change(REMOVED, "step", f"Step {slug} removed.") for slug in before.keys() - after.keys()]
+    for slug in sorted(before.keys() & after.keys()):
+        a, b = before[slug], after[slug]
+        if a.get("title") != b.get("title"):
+            changes.append(
+                Change(CHANGED, "step", f"Step {slug} now reads “{b['title']}” (was “{a['title']}”).", slug)
+            )
+        if (a.get("fields") or []) != (b.get("fields") or []):
+            changes.append(
+                Change(
+                    CHANGED,
+                    "step",
+                    f"Step {slug} now asks {', '.join(b.get('fields') or []) or 'nothing'} "
+                    f"(was {', '.join(a.get('fields') or []) or 'nothing'}).",
+                    slug,
+                )
+            )
+        if a.get("body") != b.get("body"):
+            changes.append(Change(CHANGED, "step", f"Step {slug}: explanatory text changed.", slug))
+        for name in ("kind", "stage"):
+            if a.get(name) != b.get(name):
+                changes.append(
+                    Change(CHANGED, "step", f"Step {slug}: {name} {a.get(name)} → {b.get(name)}.", slug)
+                )
+        if bool(a.get("start")) != bool(b.get("start")):
+            changes.append(
+                Change(
+                    CHANGED,
+                    "step",
+                    f"Step {slug} {'is now' if b.get('start') else 'is no longer'} the start.",
+                    slug,
+                )
+            )
+    return changes
+
+
+def _edge_keys(document: Mapping[str, Any]) -> dict[tuple[str, str, int], dict[str, Any]]:
+    found: dict[tuple[str, str, int], dict[str, Any]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for item in sorted(document.get("edges") or (), key=lambda e: (e["source"], e["order"])):
+        pair = (item["source"], item["target"])
+        counts[pair] = counts.get(pair, 0) + 1
+        found[(*pair, counts[pair])] = item
+    return found
+
+
+def _diff_edges(
+    old: Mapping[str, Any], new: Mapping[str, Any], variables: Mapping[str, engine.Variable]
+) -> list[Change]:
+    before, after = _edge_keys(old), _edge_keys(new)
+    changes = []
+    for key in sorted(after.keys() - before.keys()):
+        changes.append(
+            Change(
+                ADDED,
+                "edge",
+                f"New edge {key[0]} → {key[1]} when "
+                f"{describe_conditions(after[key].get('conditions'), variables)}.",
+                key[0],
+            )
+        )
+    for key in sorted(before.keys() - after.keys()):
+        changes.append(Change(REMOVED, "edge", f"Edge {key[0]} → {key[1]} removed.", key[0]))
+    for key in sorted(before.keys() & after.keys()):
+        a, b = before[key], after[key]
+        if _conditions_key(a) != _conditions_key(b):
+            changes.append(
+                Change(
+                    CHANGED,
+                    "edge",
+                    f"Edge {key[0]} → {key[1]} now requires "
+                    f"{describe_conditions(b.get('conditions'), variables)} "
+                    f"(was {describe_conditions(a.get('conditions'), variables)}).",
+                    key[0],
+                )
+            )
+        if a.get("order") != b.get("order"):
+            changes.append(
+                Change(
+                    CHANGED,
+                    "edge",
+                    f"Edge {key[0]} → {key[1]} is now tried #{b['order']} (was #{a['order']}).",
+                    key[0],
+                )
+            )
+        if a.get("note") != b.get("note"):
+            changes.append(Change(CHANGED, "edge", f"Edge {key[0]} → {key[1]}: note changed.", key[0]))
+    return changes
+
+
+def _conditions_key(item: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    return sorted(
+        (c["variable"], c["op"], json.dumps(c["value"], sort_keys=True)) for c in item.get("conditions") or ()
+    )
+
+
+def _diff_recommendations(
+    old: Mapping[str, Any], new: Mapping[str, Any], variables: Mapping[str, engine.Variable]
+) -> list[Change]:
+    before, after = _by(old.get("recommendations"), "code"), _by(new.get("recommendations"), "code")
+    changes = []
+    for code in sorted(after.keys() - before.keys()):
+        item = after[code]
+        changes.append(
+            Change(
+                ADDED,
+                "recommendation",
+                f"New recommendation {code} (“{item['title']}”) at "
+                f"{', '.join(item.get('nodes') or []) or 'no step'}"
+                f", given {describe_conditions(item.get('conditions'), variables)}.",
+                (item.get("nodes") or [None])[0],
+            )
+        )
+    for code in sorted(before.keys() - after.keys()):
+        changes.append(
+            Change(REMOVED, "recommendation", f"Recommendation {code} removed: no walk gets it now.")
+        )
+    for code in sorted(before.keys() & after.keys()):
+        a, b = before[code], after[code]
+        where = (b.get("nodes") or [None])[0]
+        if a.get("text") != b.get("text") or a.get("title") != b.get("title"):
+            changes.append(Change(CHANGED, "recommendation", f"{code}: wording changed.", where))
+        if _conditions_key(a) != _conditions_key(b):
+            changes.append(
+                Change(
+                    CHANGED,
+                    "recommendation",
+                    f"{code} is now given {describe_conditions(b.get('conditions'), variables)} "
+                    f"(was {describe_conditions(a.get('conditions'), variables)}).",
+                    where,
+                )
+            )
+        if sorted(a.get("nodes") or []) != sorted(b.get("nodes") or []):
+            changes.append(
+                Change(
+                    CHANGED,
+                    "recommendation",
+                    f"{code} is now given at {', '.join(b.get('nodes') or []) or 'no step'} "
+                    f"(was {', '.join(a.get('nodes') or []) or 'no step'}).",
+                    where,
+                )
+            )
+        if sorted(a.get("citations") or []) != sorted(b.get("citations") or []):
+            changes.append(
+                Change(
+                    CHANGED,
+                    "recommendation",
+                    f"{code} now cites [{', '.join(b.get('citations') or [])}] "
+                    f"(was [{', '.join(a.get('citations') or [])}]).",
+                    where,
+                )
+            )
+        for name in ("section", "note"):
+            if a.get(name) != b.get(name):
+                changes.append(Change(CHANGED, "recommendation", f"{code}: {name} changed.", where))
+    return changes
+
+
+def _diff_rules(
+    old: Mapping[str, Any], new: Mapping[str, Any], variables: Mapping[str, engine.Variable]
+) -> list[Change]:
+    before, after = _by(old.get("safety_rules"), "name"), _by(new.get("safety_rules"), "name")
+    changes = []
+
+    def text(item: Mapping[str, Any]) -> str:
+        parts = [f"when {describe_conditions(item.get('conditions'), variables)}"]
+        if item.get("must_include"):
+            parts.append(f"must include {', '.join(item['must_include'])}")
+        if item.get("must_exclude"):
+            parts.append(f"must never include {', '.join(item['must_exclude'])}")
+        return ", ".join(parts)
+
+    for name in sorted(after.keys() - before.keys()):
+        changes.append(Change(ADDED, "safety rule", f"New safety rule {name}: {text(after[name])}."))
+    for name in sorted(before.keys() - after.keys()):
+        changes.append(Change(REMOVED, "safety rule", f"Safety rule {name} removed ({text(before[name])})."))
+    for name in sorted(before.keys() & after.keys()):
+        if text(before[name]) != text(after[name]):
+            changes.append(
+                Change(
+                    CHANGED,
+                    "safety rule",
+                    f"Safety rule {name} now: {text(after[name])} (was {text(before[name])}).",
+                )
+            )
+    return changes
+
+
+def _diff_keyed(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    key: str,
+    name: str,
+    label: str,
+    fields: tuple[str, ...],
+) -> list[Change]:
+    before, after = _by(old.get(key), name), _by(new.get(key), name)
+    changes = [
+        Change(ADDED, label.lower(), f"New {label.lower()} {item}.")
+        for item in sorted(after.keys() - before.keys())
+    ]
+    changes += [
+        Change(REMOVED, label.lower(), f"{label} {item} removed.")
+        for item in sorted(before.keys() - after.keys())
+    ]
+    for item in sorted(before.keys() & after.keys()):
+        changed = [f for f in fields if before[item].get(f) != after[item].get(f)]
+        if changed:
+            changes.append(Change(CHANGED, label.lower(), f"{label} {item}: {', '.join(changed)} changed."))
+    return changes
