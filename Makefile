@@ -42,6 +42,11 @@ WARMUP ?= 5
 loadtest: install
 	$(BIN)/python -m loadtest --serve --clinicians $(CLINICIANS) --duration $(DURATION) --think $(THINK) --p95-budget-ms $(P95_BUDGET_MS) --warmup $(WARMUP)
 
+## bench: wizard step vs a bare view on gunicorn, queries, engine at 10,000 nodes, page weight (docs/benchmarks.md)
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 ## chromium: make sure /usr/bin/chromium exists for the browser tests
 chromium:
 	@scripts/ensure-chromium.sh
