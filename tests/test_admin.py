@@ -211,3 +211,41 @@ def test_version_search_and_filters(admin: Client, draft: PathwayVersion) -> Non
     )
     response = admin.get(reverse("admin:pathways_node_changelist"), {"version_status": "draft", "q": "ki67"})
     assert response.status_code == 200 and "ki67" in response.content.decode()
+
+
+def test_editor_fixes_a_gap_through_the_edge_admin_then_it_publishes(draft: PathwayVersion) -> None:
+    open_gap(draft)
+    editor = client_for(user_in("Pathway editors", "ed"))
+    edge = EdgeCondition.objects.get(
+        edge__version=draft, edge__source__slug="ki67", edge__order=1, op="lt"
+    ).edge
+    data = form_data(editor.get(change_url(edge)))
+    prefix = next(key for key, value in data.items() if key.endswith("-op") and value == "lt")
+    data[prefix] = "le"
+    response = editor.post(change_url(edge), data)
+    assert response.status_code == 302
+    assert authoring.check_version(draft).ok
+    publisher = client_for(user_in("Pathway publishers", "pub"))
+    url = reverse("admin:pathways_pathwayversion_publish", args=[draft.pk])
+    assert publisher.post(url, {"note": "Ki-67 of exactly 20 % is G2 again"}).status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == "published"
+
+
+def test_new_edge_added_inline_on_a_node_joins_the_nodes_version(
+    admin: Client, draft: PathwayVersion
+) -> None:
+    node = Node.objects.get(version=draft, slug="observation")
+    target = Node.objects.get(version=draft, slug="surgery_head")
+    data = form_data(admin.get(change_url(node)))
+    prefix = next(
+        key[: -len("-TOTAL_FORMS")] for key in data if key.endswith("TOTAL_FORMS") and "out_edges" in key
+    )
+    data[f"{prefix}-TOTAL_FORMS"] = "1"
+    data.update({f"{prefix}-0-order": "1", f"{prefix}-0-target": str(target.pk), f"{prefix}-0-note": ""})
+    response = admin.post(change_url(node), data)
+    assert response.status_code == 302, response.context and response.context["inline_admin_formsets"]
+    edge = node.out_edges.get()
+    assert edge.version == draft and edge.target == target
+    problems = authoring.check_version(draft).errors
+    assert any(p.code == "outcome-with-edges" and p.node == "observation" for p in problems)
