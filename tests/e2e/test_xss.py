@@ -129,3 +129,11 @@ def test_app_pages_hold_the_strict_policy_without_violations(watched, site_url):
     assert page.evaluate("() => document.querySelectorAll('style').length") == 0
     assert watch.violations == []
     assert watch.dialogs == []
+    # Control: the policy is enforced and the watch sees it (an inline script is refused).
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1';"
+        " document.body.appendChild(s); }"
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => window.pwned === undefined")
+    assert any("script-src" in violation for violation in watch.violations), watch.violations
