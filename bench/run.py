@@ -70,6 +70,7 @@ class Options:
     threads: int
     nodes: int
     depth: int
+    profile: int | None = None
 
 
 @dataclass
@@ -88,6 +89,12 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--seconds", type=float, help="stop the HTTP measurement after this long")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="only profile N in-process step requests with cProfile and print where the time goes",
+    )
     parser.add_argument("--nodes", type=int, default=10_000, help="nodes of the generated pathway")
     parser.add_argument("--depth", type=int, default=40, help="path length of the generated pathway")
     args = parser.parse_args(argv)
@@ -102,6 +109,7 @@ def parse_args(argv: list[str] | None) -> Options:
         threads=args.threads,
         nodes=args.nodes,
         depth=args.depth,
+        profile=args.profile,
     )
 
 
@@ -622,6 +630,50 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def profile_steps(count: int) -> str:
+    """cProfile ``count`` step requests (the benchmark's request, in process) and summarise."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.test import Client
+
+    from pathways import selectors
+    from pathways.models import PathwayVersion
+
+    version = PathwayVersion.objects.get(pathway__slug="pnet", status="published")
+    snapshot = selectors.snapshot_for(version)
+    case = deepest_case(snapshot)
+    steps = steps_for(snapshot, case)
+    client = Client(HTTP_HX_REQUEST="true")
+    walk_url = client.post("/pathways/pnet/")["HX-Push-Url"]
+    revision = 0
+    for step in steps[:-1]:
+        response = client.post(step_path(walk_url, step.node), {**step.data, "revision": revision})
+        revision = next_revision(response.content)
+    toggles = toggle_for(snapshot, case, steps)
+
+    def requests(number: int, state: list[int]) -> None:
+        for index in range(number):
+            step = toggles[index % 2]
+            response = client.post(step_path(walk_url, step.node), {**step.data, "revision": state[0]})
+            state[0] = next_revision(response.content)
+
+    state = [revision]
+    requests(20, state)  # warm the caches; an even count keeps the toggle in step
+    profiler = cProfile.Profile()
+    profiler.enable()
+    requests(count - count % 2 or 2, state)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(
+        r"pathways/|template_partials|crispy_forms_tags|views/decorators", 30
+    )
+    stats.sort_stats("tottime").print_stats(15)
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     report = Report()
@@ -629,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with bench_environment(tmp):
             setup_django()
+            if options.profile:
+                print(profile_steps(options.profile))
+                return 0
             from pathways import selectors
             from pathways.models import PathwayVersion
 
