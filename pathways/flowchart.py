@@ -29,7 +29,8 @@ from django.utils.translation import gettext_lazy
 from . import engine
 
 NODE_WIDTH = 176
-SPACER_WIDTH = 12
+SPACER_WIDTH = 8
+SPACER_GAP = 8
 GAP_X = 22
 GUTTER = 44
 MARGIN = 14
@@ -38,8 +39,8 @@ LINE_HEIGHT = 17
 PAD_Y = 9
 CHARS_PER_LINE = 22
 MAX_LINES = 4
-MAX_PER_ROW = 6
-ANSWER_CHARS = 26
+MAX_PER_ROW = 5
+ANSWER_CHARS = 22
 
 STAGE_LABELS = {
     "workup": gettext_lazy("Workup"),
@@ -251,20 +252,30 @@ def _compute_layout(snapshot: engine.Snapshot) -> Layout:
             _sort_by_barycentre(rows[index], rows[index + 1], down)
 
     # Horizontal positions (centres): start packed and centred, then pull each item towards the
-    # mean of its neighbours, keeping the order and the minimum gaps.
-    packed = [sum(width_of(i) for i in row) + GAP_X * max(len(row) - 1, 0) for row in rows]
-    widest = max(packed, default=NODE_WIDTH)
+    # mean of its neighbours, keeping the order, the minimum gaps and the widest row's width.
+    def gap_between(a: str, b: str) -> float:
+        spaced = a.startswith("\x00") or b.startswith("\x00")
+        return (width_of(a) + width_of(b)) / 2 + (SPACER_GAP if spaced else GAP_X)
+
+    def packed_width(row: list[str]) -> float:
+        if not row:
+            return 0.0
+        inner = sum(gap_between(a, b) for a, b in itertools.pairwise(row))
+        return inner + (width_of(row[0]) + width_of(row[-1])) / 2
+
+    widest = max((packed_width(row) for row in rows), default=NODE_WIDTH)
     centre: dict[str, float] = {}
-    for row, row_width in zip(rows, packed, strict=True):
-        x = (widest - row_width) / 2
-        for item in row:
-            centre[item] = x + width_of(item) / 2
-            x += width_of(item) + GAP_X
+    for row in rows:
+        x = (widest - packed_width(row)) / 2 + (width_of(row[0]) / 2 if row else 0)
+        for index, item in enumerate(row):
+            if index:
+                x += gap_between(row[index - 1], item)
+            centre[item] = x
     for _sweep in range(6):
         for index in range(1, row_count):
-            _place(rows[index], up, centre, width_of)
+            _place(rows[index], up, centre, gap_between, width_of, widest)
         for index in range(row_count - 2, -1, -1):
-            _place(rows[index], down, centre, width_of)
+            _place(rows[index], down, centre, gap_between, width_of, widest)
     left = min((centre[i] - width_of(i) / 2 for row in rows for i in row), default=0.0)
     shift = GUTTER + MARGIN - left
     for item in centre:
@@ -350,30 +361,37 @@ def _place(
     row: list[str],
     neighbours: Mapping[str, list[str]],
     centre: dict[str, float],
+    gap_between: Callable[[str, str], float],
     width_of: Callable[[str], float],
+    width: float,
 ) -> None:
-    """Move the items of ``row`` towards their neighbours' mean, keeping order and gaps.
+    """Move the items of ``row`` towards their neighbours' mean, keeping order, gaps and width.
 
-    A left-to-right pass that only pushes right and a right-to-left pass that only pushes left
-    both keep the gaps; so does their average.
+    Each wish is first clamped to where the item can be with its row inside ``width``; then a
+    left-to-right pass that only pushes right and a right-to-left pass that only pushes left both
+    keep the gaps and the bounds, and so does their average.
     """
     if not row:
         return
-    wanted = []
-    for item in row:
-        linked = [centre[n] for n in neighbours.get(item, ())]
-        wanted.append(sum(linked) / len(linked) if linked else centre[item])
     count = len(row)
-
-    def gap(i: int) -> float:
-        return (width_of(row[i]) + width_of(row[i + 1])) / 2 + GAP_X
-
+    gaps = [gap_between(row[i], row[i + 1]) for i in range(count - 1)]
+    low = [width_of(row[0]) / 2]
+    for i in range(1, count):
+        low.append(low[-1] + gaps[i - 1])
+    high = [width - width_of(row[-1]) / 2]
+    for i in range(count - 2, -1, -1):
+        high.insert(0, high[0] - gaps[i])
+    wanted = []
+    for i, item in enumerate(row):
+        linked = [centre[n] for n in neighbours.get(item, ())]
+        wish = sum(linked) / len(linked) if linked else centre[item]
+        wanted.append(min(max(wish, low[i]), high[i]))
     rightward = list(wanted)
     for i in range(1, count):
-        rightward[i] = max(rightward[i], rightward[i - 1] + gap(i - 1))
+        rightward[i] = max(rightward[i], rightward[i - 1] + gaps[i - 1])
     leftward = list(wanted)
     for i in range(count - 2, -1, -1):
-        leftward[i] = min(leftward[i], leftward[i + 1] - gap(i))
+        leftward[i] = min(leftward[i], leftward[i + 1] - gaps[i])
     for i, item in enumerate(row):
         centre[item] = (rightward[i] + leftward[i]) / 2
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
 
-from . import engine
+from . import engine, flowchart
 from .models import Node, Recommendation
 
 SECTION_LABELS = dict(Recommendation.Section.choices)
@@ -26,6 +31,14 @@ class TrailItem:
 
 
 @dataclass(frozen=True)
+class TraceStep:
+    node_title: str
+    reasons: tuple[str, ...]
+    target_title: str
+    note: str
+
+
+@dataclass(frozen=True)
 class RecView:
     code: str
     section: str
@@ -33,14 +46,15 @@ class RecView:
     text: str
     note: str
     citations: tuple[engine.Reference, ...]
+    # Why it was given: the decisions on the path before the step that gave it, that step,
+    # and the recommendation's own conditions with the answers.
+    decisions: tuple[TraceStep, ...] = ()
+    given_at: str = ""
+    conditions: tuple[str, ...] = ()
 
-
-@dataclass(frozen=True)
-class TraceStep:
-    node_title: str
-    reasons: tuple[str, ...]
-    target_title: str
-    note: str
+    @property
+    def caution(self) -> bool:
+        return self.section == "caution"
 
 
 def step_url(slug: str, walk_id: Any, node_slug: str) -> str:
@@ -70,20 +84,61 @@ def trail(
     return items
 
 
-def rec_views(snapshot: engine.Snapshot, recs: tuple[engine.Recommendation, ...]) -> list[RecView]:
-    return [
-        RecView(
-            code=rec.code,
-            section=rec.section,
-            title=rec.title,
-            text=rec.text,
-            note=rec.note,
-            citations=tuple(
-                snapshot.references[label] for label in rec.citations if label in snapshot.references
-            ),
+def rec_views(
+    snapshot: engine.Snapshot,
+    recs: tuple[engine.Recommendation, ...],
+    result: engine.Evaluation | None = None,
+    answers: dict[str, Any] | None = None,
+) -> list[RecView]:
+    """The recommendations to show; with ``result`` and ``answers``, each says why it was given."""
+    steps = trace_steps(snapshot, result) if result is not None else []
+    views = []
+    for rec in recs:
+        decisions: tuple[TraceStep, ...] = ()
+        given_at = ""
+        conditions: tuple[str, ...] = ()
+        if result is not None:
+            index = _given_at(snapshot, result, rec.code)
+            if index is not None:
+                # trace[i] is the decision taken at path[i].
+                decisions = tuple(steps[:index])
+                given_at = snapshot.nodes[result.path[index]].title
+            conditions = tuple(_reason(snapshot, c, (answers or {}).get(c.variable)) for c in rec.conditions)
+        views.append(
+            RecView(
+                code=rec.code,
+                section=rec.section,
+                title=rec.title,
+                text=rec.text,
+                note=rec.note,
+                citations=tuple(
+                    snapshot.references[label] for label in rec.citations if label in snapshot.references
+                ),
+                decisions=decisions,
+                given_at=given_at,
+                conditions=conditions,
+            )
         )
-        for rec in recs
-    ]
+    return views
+
+
+def _given_at(snapshot: engine.Snapshot, result: engine.Evaluation, code: str) -> int | None:
+    """The index on the path of the step that gave ``code`` (the engine collects in path order)."""
+    for index, slug in enumerate(result.path):
+        if any(rec.code == code for rec in snapshot.nodes[slug].recommendations):
+            return index
+    return None
+
+
+def _reason(snapshot: engine.Snapshot, condition: engine.Condition, value: Any) -> str:
+    described = condition.describe(snapshot.variables)
+    variable = snapshot.variables.get(condition.variable)
+    if value is None or variable is None:
+        return described
+    return _("%(condition)s (answer: %(answer)s)") % {
+        "condition": described,
+        "answer": variable.display(value),
+    }
 
 
 def grouped(recs: list[RecView], *, include_cautions: bool = True) -> list[tuple[str, list[RecView]]]:
@@ -102,11 +157,7 @@ def grouped(recs: list[RecView], *, include_cautions: bool = True) -> list[tuple
 def trace_steps(snapshot: engine.Snapshot, result: engine.Evaluation) -> list[TraceStep]:
     steps = []
     for decision in result.trace:
-        reasons = tuple(
-            f"{fired.condition.describe(snapshot.variables)} "
-            f"(answer: {snapshot.variables[fired.condition.variable].display(fired.value)})"
-            for fired in decision.fired
-        )
+        reasons = tuple(_reason(snapshot, fired.condition, fired.value) for fired in decision.fired)
         steps.append(
             TraceStep(
                 node_title=snapshot.nodes[decision.node].title,
@@ -142,3 +193,87 @@ def interpretation_notes(snapshot: engine.Snapshot, result: engine.Evaluation) -
         if decision.edge.note and decision.edge.note not in notes:
             notes.append(decision.edge.note)
     return notes
+
+
+def walk_flowchart(
+    snapshot: engine.Snapshot,
+    result: engine.Evaluation,
+    answers: dict[str, Any],
+    slug: str,
+    walk_id: Any,
+    showing: str | None,
+) -> SafeString:
+    """The pathway's flowchart with this walk's path; walked questions link to their step."""
+    return flowchart.render(
+        snapshot,
+        evaluation=result,
+        answers=answers,
+        current=showing,
+        node_href=lambda node: step_url(slug, walk_id, node),
+    )
+
+
+def cited_references(snapshot: engine.Snapshot, recs: list[RecView]) -> list[engine.Reference]:
+    """The references cited by ``recs``, in the pathway's order (the report's footnotes)."""
+    cited = {ref.label for rec in recs for ref in rec.citations}
+    return [ref for label, ref in snapshot.references.items() if label in cited]
+
+
+def report_text(
+    *,
+    snapshot: engine.Snapshot,
+    result: engine.Evaluation,
+    trail_items: list[TrailItem],
+    recs: list[RecView],
+    trace: list[TraceStep],
+    version: Any,
+    changed_at: datetime,
+    walk_url: str,
+) -> str:
+    """A plain-text summary of a complete walk, to paste into a clinical note."""
+    outcome = snapshot.nodes[result.outcome].title if result.outcome else ""
+    if version.published_at:
+        published = date_format(localtime(version.published_at), "j F Y")
+        version_label = _("Pathway version %(number)s, published %(date)s") % {
+            "number": version.number,
+            "date": published,
+        }
+    else:
+        version_label = _("Pathway version %(number)s (not published)") % {"number": version.number}
+    changed = date_format(localtime(changed_at), "j F Y, H:i e")
+    lines = [
+        snapshot.title or snapshot.pathway,
+        version_label,
+        _("Walk: %(url)s (last changed %(date)s)") % {"url": walk_url, "date": changed},
+        "",
+        _("Inputs:"),
+    ]
+    lines += [f"- {item.label}: {item.value}" for item in trail_items]
+    lines += ["", _("Management: %(outcome)s") % {"outcome": outcome}]
+    cautions = [rec for rec in recs if rec.caution]
+    if cautions:
+        lines += ["", _("CAUTIONS:")]
+        lines += [f"- {_cited(rec)}" for rec in cautions]
+    for label, group in grouped(recs, include_cautions=False):
+        lines += ["", f"{label}:"]
+        lines += [f"- {_cited(rec)}" for rec in group]
+    if trace:
+        lines += ["", _("Why (decisions on this path):")]
+        for number, step in enumerate(trace, start=1):
+            reasons = "; ".join(step.reasons) or _("always")
+            lines.append(f"{number}. {step.node_title}: {reasons} -> {step.target_title}")
+    references = cited_references(snapshot, recs)
+    if references:
+        lines += ["", _("References:")]
+        lines += [f"[{ref.label}] {ref.citation}" for ref in references]
+    lines += [
+        "",
+        _("Decision support only; it does not replace clinical judgement or multidisciplinary review."),
+    ]
+    return "\n".join(lines)
+
+
+def _cited(rec: RecView) -> str:
+    labels = "".join(f"[{ref.label}]" for ref in rec.citations)
+    text = " ".join(rec.text.split())
+    return " ".join(part for part in (f"{rec.title}:" if text else rec.title, text, labels) if part)

@@ -169,9 +169,10 @@ def _render_walk(
         "result": result,
         "alert": alert,
         "trail": presentation.trail(snapshot, result, walk.answers, slug, walk.pk),
-        "recommendations": presentation.rec_views(snapshot, result.recommendations),
+        "recommendations": presentation.rec_views(snapshot, result.recommendations, result, walk.answers),
         "references": list(snapshot.references.values()),
         "stages": presentation.stages(snapshot, result, showing),
+        "flowchart": presentation.walk_flowchart(snapshot, result, walk.answers, slug, walk.pk, showing),
     }
     if showing is None:
         template = "pathways/result.html"
@@ -182,6 +183,19 @@ def _render_walk(
             sections=presentation.grouped(recs, include_cautions=False),
             trace=presentation.trace_steps(snapshot, result),
             notes=presentation.interpretation_notes(snapshot, result),
+            walk_url=request.build_absolute_uri(
+                reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk})
+            ),
+        )
+        context["report_text"] = presentation.report_text(
+            snapshot=snapshot,
+            result=result,
+            trail_items=context["trail"],
+            recs=recs,
+            trace=context["trace"],
+            version=walk.version,
+            changed_at=walk.updated_at,
+            walk_url=context["walk_url"],
         )
     else:
         template = "pathways/step.html"

@@ -1,44 +1,180 @@
 // PNET Pathways behaviour. No inline scripts, no eval: everything lives here so a strict CSP holds.
+// User-facing messages come from data-msg-* attributes rendered by the (translated) templates.
 (function () {
   "use strict";
 
   function walk() { return document.getElementById("walk"); }
+  function announcer() { return document.getElementById("announcer"); }
+
+  function message(name, fallback) {
+    var element = announcer();
+    return (element && element.getAttribute("data-msg-" + name)) || fallback;
+  }
+
+  // Say something through the page's persistent live region (it lives outside #walk, so it
+  // survives the swaps). Clearing first makes a repeated message be read again.
+  function announce(text) {
+    var element = announcer();
+    if (!element || !text) { return; }
+    element.textContent = "";
+    window.setTimeout(function () { element.textContent = text; }, 60);
+  }
 
   function focusHeading() {
     var heading = document.getElementById("step-title");
-    if (heading) { heading.focus({ preventScroll: false }); }
+    if (heading) { heading.focus({ preventScroll: true }); heading.scrollIntoView({ block: "nearest" }); }
   }
 
-  function markStale(message) {
+  function fieldErrors(container) {
+    var texts = [];
+    container.querySelectorAll(".invalid-feedback, .errorlist, form .alert-danger").forEach(function (el) {
+      var text = (el.textContent || "").replace(/\s+/g, " ").trim();
+      if (text && texts.indexOf(text) < 0) { texts.push(text); }
+    });
+    return texts;
+  }
+
+  function markStale(text) {
     var container = walk();
     if (!container) { return; }
     container.classList.add("is-stale");
+    container.setAttribute("data-stale", "");
     var status = container.querySelector(".walk-status");
     if (status) {
-      status.innerHTML = "";
+      status.textContent = "";
       var alert = document.createElement("div");
       alert.className = "alert alert-danger walk-error";
       alert.setAttribute("role", "alert");
-      alert.textContent = message;
+      alert.textContent = text;
       status.appendChild(alert);
+      status.scrollIntoView({ block: "nearest" });
     }
+    var label = message("not-current", "Not current");
+    container.querySelectorAll("[data-code], [data-outcome]").forEach(function (element) {
+      if (element.querySelector(".stale-badge")) { return; }
+      var badge = document.createElement("span");
+      badge.className = "stale-badge badge text-bg-danger";
+      badge.textContent = label;
+      var heading = element.matches("[data-outcome]") ? element : element.querySelector("h3, h2") || element;
+      heading.appendChild(document.createTextNode(" "));
+      heading.appendChild(badge);
+    });
+    // .walk-status is a live region already in the page, so the alert put into it is announced.
+  }
+
+  // The flowchart: scrolled so the current step is in view, and kept open across steps once
+  // the clinician has opened it.
+  var FLOWCHART_KEY = "pathways.flowchart-open";
+
+  function centreCurrentNode(root) {
+    (root || document).querySelectorAll(".flowchart-scroll").forEach(function (scroller) {
+      var node = scroller.querySelector(".fc-node.current rect") || scroller.querySelector(".fc-node.on-path rect");
+      if (!node || scroller.scrollWidth <= scroller.clientWidth) { return; }
+      var box = node.getBoundingClientRect();
+      var frame = scroller.getBoundingClientRect();
+      scroller.scrollLeft += box.left - frame.left - (frame.width - box.width) / 2;
+    });
+  }
+
+  function rememberedOpen() {
+    try { return window.sessionStorage.getItem(FLOWCHART_KEY) === "1"; } catch (error) { return false; }
+  }
+
+  function restoreFlowchart() {
+    var details = document.querySelector("details.flowchart-details");
+    if (details && rememberedOpen()) { details.open = true; }
+    centreCurrentNode(document);
+  }
+
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.matches || !details.matches("details.flowchart-details")) { return; }
+    try { window.sessionStorage.setItem(FLOWCHART_KEY, details.open ? "1" : "0"); } catch (error) { /* private mode */ }
+    if (details.open) { centreCurrentNode(details); }
+  }, true);
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", restoreFlowchart);
+  } else {
+    restoreFlowchart();
   }
 
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail && event.detail.target && event.detail.target.id === "walk") { focusHeading(); }
-  });
-  document.addEventListener("htmx:afterSettle", function () {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "walk") { return; }
+    restoreFlowchart();
     var container = walk();
-    if (container) { container.classList.remove("is-stale"); }
+    focusHeading();
+    if (container) {
+      var errors = fieldErrors(container);
+      if (errors.length) {
+        announce(message("errors", "The answer was not saved. Please correct:") + " " + errors.join(" "));
+      } else {
+        var warning = container.querySelector(".walk-status .alert");
+        if (warning) { announce(warning.textContent.replace(/\s+/g, " ").trim()); }
+      }
+    }
   });
   document.addEventListener("htmx:responseError", function () {
-    markStale("The server could not process this step. Nothing shown here is current: reload the page before acting on it.");
+    markStale(message("server-error", "The server could not process this step. The recommendations shown are not current: reload the page."));
   });
   document.addEventListener("htmx:sendError", function () {
-    markStale("The connection to the server was lost. Nothing shown here is current: check the connection and reload the page.");
+    markStale(message("offline", "The connection to the server was lost. The recommendations shown are not current: reload the page."));
   });
+  document.addEventListener("htmx:timeout", function () {
+    markStale(message("offline", "The connection to the server was lost. The recommendations shown are not current: reload the page."));
+  });
+
+  // Copy the plain-text report: the Clipboard API where allowed, else select the text and
+  // use the legacy copy command, else leave it selected for the user to copy.
+  function selectText(area) {
+    var details = area.closest("details");
+    if (details) { details.open = true; }
+    area.focus();
+    area.select();
+    area.setSelectionRange(0, area.value.length);
+  }
+
+  function legacyCopy(area) {
+    selectText(area);
+    try { return document.execCommand("copy"); } catch (error) { return false; }
+  }
+
+  function copyText(button) {
+    var area = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!area) { return; }
+    var status = button.parentElement.querySelector(".copy-status");
+    function done(ok) {
+      var text = button.getAttribute(ok ? "data-msg-copied" : "data-msg-failed");
+      if (!ok) { selectText(area); }
+      if (status) { status.textContent = text; }
+      button.setAttribute("data-copied", ok ? "true" : "false");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(area.value).then(
+        function () { done(true); },
+        function () { done(legacyCopy(area)); }
+      );
+    } else {
+      done(legacyCopy(area));
+    }
+  }
+
+  // A citation link inside a closed <details> (the references list) opens it first.
+  function openReference(link) {
+    var id = (link.getAttribute("href") || "").slice(1);
+    var target = id && document.getElementById(id);
+    if (!target) { return; }
+    var details = target.closest("details");
+    if (details) { details.open = true; }
+  }
+
   document.addEventListener("click", function (event) {
-    var target = event.target.closest("[data-action=print]");
-    if (target) { window.print(); }
+    var element = event.target.closest("[data-action], a.cite");
+    if (!element) { return; }
+    if (element.matches("a.cite")) { openReference(element); return; }
+    var action = element.getAttribute("data-action");
+    if (action === "print") { window.print(); }
+    if (action === "copy-text") { copyText(element); }
   });
 })();

@@ -1,0 +1,110 @@
+"""What the wizard shows beside the engine's answer: why each recommendation was given, the
+plain-text report, and the flowchart on the walk pages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from pathways import engine, presentation
+from pathways.models import Walk
+
+INSULINOMA_BODY = {
+    "suspected_syndrome": "insulinoma",
+    "functional_status": "insulinoma",
+    "sstr_status": "negative",
+    "disease_extent": "localized",
+    "tumor_size_cm": 1.8,
+    "tumor_location": "body",
+}
+
+
+def views_of(snapshot: engine.Snapshot, answers: dict[str, Any]) -> dict[str, presentation.RecView]:
+    result = engine.evaluate(snapshot, answers)
+    return {
+        rec.code: rec for rec in presentation.rec_views(snapshot, result.recommendations, result, answers)
+    }
+
+
+def test_a_recommendation_says_which_decisions_led_to_it_with_the_answers(snapshot: engine.Snapshot) -> None:
+    recs = views_of(snapshot, INSULINOMA_BODY)
+    vaccination = recs["special.splenectomy_vaccination"]
+    assert vaccination.given_at == snapshot.nodes["surgery_body_tail"].title
+    reasons = [reason for step in vaccination.decisions for reason in step.reasons]
+    assert any("Tumour location" in r and "(answer: Pancreatic body" in r for r in reasons), reasons
+    assert vaccination.decisions[-1].target_title == vaccination.given_at
+
+    first = recs["general.multidisciplinary"]
+    assert first.decisions == () and first.given_at == snapshot.nodes["syndrome"].title
+
+
+def test_a_recommendation_with_its_own_conditions_shows_them_with_the_answers(
+    snapshot: engine.Snapshot,
+) -> None:
+    caution = views_of(snapshot, INSULINOMA_BODY)["caution.ssa_insulinoma_sstr_negative"]
+    assert caution.caution
+    assert any("SSTR imaging" in c and "(answer: Negative)" in c for c in caution.conditions), (
+        caution.conditions
+    )
+
+
+def test_without_the_walk_recommendations_have_no_why(snapshot: engine.Snapshot) -> None:
+    result = engine.evaluate(snapshot, INSULINOMA_BODY)
+    rec = presentation.rec_views(snapshot, result.recommendations)[0]
+    assert rec.decisions == () and rec.given_at == "" and rec.conditions == ()
+
+
+def test_report_text_is_plain_and_has_inputs_with_units_cautions_why_and_references(
+    snapshot: engine.Snapshot,
+) -> None:
+    result = engine.evaluate(snapshot, INSULINOMA_BODY)
+    recs = presentation.rec_views(snapshot, result.recommendations, result, INSULINOMA_BODY)
+    text = presentation.report_text(
+        snapshot=snapshot,
+        result=result,
+        trail_items=presentation.trail(snapshot, result, INSULINOMA_BODY, "pnet", uuid.uuid4()),
+        recs=recs,
+        trace=presentation.trace_steps(snapshot, result),
+        version=SimpleNamespace(number=3, published_at=datetime(2026, 1, 5, tzinfo=UTC)),
+        changed_at=datetime(2026, 2, 1, 9, 30, tzinfo=UTC),
+        walk_url="https://example.org/pathways/pnet/walks/x/",
+    )
+    assert "Pathway version 3, published 5 January 2026" in text
+    assert "- Tumour size: 1.8 cm" in text
+    assert f"Management: {snapshot.nodes['surgery_body_tail'].title}" in text
+    cautions = text.split("CAUTIONS:\n")[1].split("\n\n")[0].splitlines()
+    assert len(cautions) == 3 and all(line.startswith("- ") for line in cautions)
+    assert re.search(r"^1\. Which functional syndrome is suspected\?: .*answer: ", text, re.M)
+    assert "\n[1] " in text and "https://example.org/pathways/pnet/walks/x/" in text
+    assert "<" not in text and "data-code" not in text
+
+
+@pytest.mark.django_db
+def test_walk_pages_show_the_flowchart_and_the_result_the_report_text(
+    client: Client, pnet_version: Any
+) -> None:
+    client.post(reverse("pathways:pathway_start", args=["pnet"]))
+    walk = Walk.objects.latest("created_at")
+    step = client.get(reverse("pathways:walk_step", args=["pnet", walk.pk, "syndrome"])).content.decode()
+    assert step.count("<svg") == 1 and 'class="flowchart-details' in step
+    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="syndrome"', step)
+
+    walk.answers = {**INSULINOMA_BODY}
+    walk.save()
+    html = client.get(reverse("pathways:walk_detail", args=["pnet", walk.pk])).content.decode()
+    assert html.count("<svg") == 1
+    assert re.search(r'<g class="[^"]*\bon-path\b[^"]*" data-node="location"', html)
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "data-code" not in svg
+    codes = re.findall(r'data-code="([^"]+)"', html)
+    assert len(codes) == len(set(codes))
+    assert 'id="report-text"' in html and "- Tumour size: 1.8 cm" in html
+    assert f"/pathways/pnet/walks/{walk.pk}/" in html
+    assert "Why this was recommended" in html
