@@ -53,11 +53,14 @@
     container.querySelectorAll("[data-code], [data-outcome]").forEach(function (element) {
       if (element.querySelector(".stale-badge")) { return; }
       var badge = document.createElement("span");
-      badge.className = "stale-badge badge text-bg-danger";
+      badge.className = "stale-badge";
       badge.textContent = label;
-      var heading = element.matches("[data-outcome]") ? element : element.querySelector("h3, h2") || element;
-      heading.appendChild(document.createTextNode(" "));
-      heading.appendChild(badge);
+      if (element.matches("[data-outcome]")) {
+        element.appendChild(document.createTextNode(" "));
+        element.appendChild(badge);
+      } else {
+        element.insertBefore(badge, element.firstChild);
+      }
     });
     // .walk-status is a live region already in the page, so the alert put into it is announced.
   }
