@@ -420,6 +420,10 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
         return self._page(request, version, "audit.html", title=f"History of {version}", rows=_audit(version))
 
 
+def change_url_of(obj: Any) -> str:
+    return reverse(f"admin:pathways_{obj._meta.model_name}_change", args=[obj.pk])
+
+
 def _node_links(version: PathwayVersion) -> dict[str, str]:
     return {
         slug: reverse("admin:pathways_node_change", args=[pk])
@@ -547,28 +551,29 @@ class OutEdgeInline(DraftOnlyInline):
         return formset
 
 
-class PlacementInline(DraftOnlyInline):
-    """The recommendations given at this node."""
-
-    model = Recommendation.nodes.through
-    verbose_name = "recommendation given here"
-    verbose_name_plural = "recommendations given here"
-    form = forms.ModelForm
-    fields = ("recommendation",)
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        version = _version_of(getattr(request, "_pathways_parent", None))
-        if version is not None and db_field.name == "recommendation":
-            kwargs["queryset"] = Recommendation.objects.filter(version=version)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
 @admin.register(Node)
 class NodeAdmin(ParentAwareMixin, DraftOnlyAdmin):
     list_display = ("slug", "title", "kind", "stage", "is_start", "version")
     list_filter = (VersionStatusFilter, "version", "kind", "stage", "is_start")
     search_fields = ("slug", "title", "body")
-    inlines = [NodeFieldInline, OutEdgeInline, PlacementInline]
+    inlines = [NodeFieldInline, OutEdgeInline]
+    readonly_fields = ("recommendations_here",)
+
+    @admin.display(description="Recommendations given here")
+    def recommendations_here(self, obj: Node) -> SafeString:
+        """Each with its conditions; placing one here is done on the recommendation's page."""
+        if obj.pk is None:
+            return SafeString("")
+        recs = obj.recommendations.prefetch_related("conditions__variable").order_by("order")
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> — {} <em>({})</em></li>',
+            (
+                (change_url_of(rec), rec.code, rec.title, describe_rows(rec.conditions.all(), obj.version_id))
+                for rec in recs
+            ),
+        )
+        return format_html('<ul class="pathway-node-recs">{}</ul>', rows) if recs else SafeString("none")
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is Edge:

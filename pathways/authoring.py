@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.db import transaction
@@ -27,9 +29,27 @@ def require_draft(version: PathwayVersion) -> None:
         raise ImmutableVersionError(f"{version} is {status}: only a draft can change.")
 
 
+_reports: OrderedDict[tuple[int, str], validation.Report] = OrderedDict()
+_reports_lock = threading.Lock()
+_REPORTS_KEPT = 32
+
+
 def check_version(version: PathwayVersion) -> validation.Report:
-    """The publish gate's report for a stored version."""
-    return validation.check_document(export_document(version))
+    """The publish gate's report for a stored version, kept per version and content hash.
+
+    A draft's hash token changes with every edit, so an edited draft is always checked afresh.
+    """
+    content = PathwayVersion.objects.filter(pk=version.pk).values_list("content_hash", flat=True).first()
+    key = (version.pk, content or "")
+    with _reports_lock:
+        report = _reports.get(key)
+    if report is None or not content:
+        report = validation.check_document(export_document(version))
+        with _reports_lock:
+            _reports[key] = report
+            while len(_reports) > _REPORTS_KEPT:
+                _reports.popitem(last=False)
+    return report
 
 
 @transaction.atomic

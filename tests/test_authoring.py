@@ -266,3 +266,13 @@ def test_import_refuses_malformed_files(db: Any, tmp_path: Path, text: str, mess
 def test_import_never_publishes_even_when_the_document_says_published(pnet_document: dict[str, Any]) -> None:
     version = import_document(json.loads(json.dumps(pnet_document)))
     assert version.status == "draft"
+
+
+def test_checklist_is_recomputed_after_an_edit(draft: PathwayVersion) -> None:
+    assert authoring.check_version(draft).ok
+    condition = EdgeCondition.objects.get(
+        edge__version=draft, edge__source__slug="ki67", edge__order=1, op="le"
+    )
+    condition.op = "lt"
+    condition.save()
+    assert not authoring.check_version(draft).ok
