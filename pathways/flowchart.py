@@ -8,7 +8,8 @@ the size question) is drawn in the earlier band, so every arrow points down; it 
 stage's colour. Rows hold at most ``MAX_PER_ROW`` nodes; long edges are routed through spacer
 points between the rows (a small layered, Sugiyama-style layout).
 
-Everything is built with ``format_html``, so titles and slugs from the content are escaped.
+Every piece of content (titles, slugs, answers, links) is escaped with ``html.escape`` where the
+markup is built; the walk-independent markup is built once per graph and language and cached.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ import textwrap
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from . import engine
 
@@ -512,7 +513,7 @@ def render(
     for no link); it is asked for the walked question nodes only when there is an evaluation,
     for every node otherwise. Nodes in ``faulty`` are marked ``faulty``.
     """
-    drawn = layout(snapshot)
+    parts = _fragments(snapshot)
     state = _walk_state(snapshot, evaluation, answers) if evaluation is not None else None
     if evaluation is not None and current is None:
         current = evaluation.current or evaluation.outcome
@@ -521,170 +522,205 @@ def render(
         "title": snapshot.title or snapshot.pathway,
         "version": snapshot.version,
     }
-    parts = [
-        format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="flowchart" viewBox="0 0 {} {}" '
-            'width="{}" height="{}" role="group" aria-labelledby="flowchart-title">'
-            '<title id="flowchart-title">{}</title>',
-            drawn.width,
-            drawn.height,
-            drawn.width,
-            drawn.height,
-            title,
-        ),
+    statuses = {
+        "on-path": _("on your path"),
+        "ruled-out": _("ruled out by your answers"),
+        "current": _("current step"),
+        "result": _("your result"),
+        "faulty": _("has a problem"),
+    }
+    change = _("Change your answer to: %(title)s")
+    out = [
+        parts.head.format(title=escape(title)),
         _DEFS,
-        _render_bands(drawn),
-        _render_links(snapshot, drawn, state),
-        _render_nodes(snapshot, drawn, state, current, faulty, node_href, evaluation, answers),
-        mark_safe("</svg>"),
+        parts.bands,
+        _links_markup(parts, state),
+        _nodes_markup(
+            snapshot, parts, state, current, faulty, node_href, evaluation, answers, statuses, change
+        ),
+        "</svg>",
     ]
-    return mark_safe("".join(parts))  # noqa: S308 - every part is built with format_html
+    return mark_safe("".join(out))  # noqa: S308 - content is escaped when each fragment is built
 
 
-def _render_bands(drawn: Layout) -> SafeString:
-    rows = []
+@dataclass(frozen=True, slots=True)
+class _NodeParts:
+    box: Box
+    title: str  # escaped
+    shape: str  # the rectangle and the wrapped title
+    answer_x: str
+    answer_y: str
+
+
+@dataclass(frozen=True, slots=True)
+class _LinkParts:
+    source: str
+    target: str
+    attributes: str  # escaped data-source, data-target
+    body_start: str  # tooltip and path, up to the marker name
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    head: str
+    bands: str
+    nodes: tuple[_NodeParts, ...]
+    links: tuple[_LinkParts, ...]
+
+
+_fragment_cache: dict[tuple[Any, ...], _Parts] = {}
+
+
+def _fragments(snapshot: engine.Snapshot) -> _Parts:
+    """The markup that does not depend on the walk, built once per graph and language."""
+    key = (_graph_key(snapshot), get_language())
+    cached = _fragment_cache.get(key)
+    if cached is None:
+        cached = _build_fragments(snapshot, layout(snapshot))
+        with _lock:
+            if len(_fragment_cache) >= _MAX_CACHED:
+                _fragment_cache.clear()
+            _fragment_cache[key] = cached
+    return cached
+
+
+def _build_fragments(snapshot: engine.Snapshot, drawn: Layout) -> _Parts:
+    width, height = _n(drawn.width), _n(drawn.height)
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="flowchart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="group" aria-labelledby="flowchart-title">'
+        '<title id="flowchart-title">{title}</title>'
+    )
+    bands = []
     for band in drawn.bands:
-        label_x = GUTTER / 2 + 4
-        label_y = band.y + band.height / 2
-        rows.append(
-            format_html(
-                '<g class="fc-band fc-band-{}"><rect x="0" y="{}" width="{}" height="{}"/>'
-                '<text class="fc-band-label" x="{}" y="{}" transform="rotate(-90 {} {})" '
-                'text-anchor="middle">{}</text></g>',
-                band.stage,
-                _n(band.y),
-                _n(drawn.width),
-                _n(band.height),
-                _n(label_x),
-                _n(label_y),
-                _n(label_x),
-                _n(label_y),
-                STAGE_LABELS.get(band.stage, band.stage),
+        label_x = _n(GUTTER / 2 + 4)
+        label_y = _n(band.y + band.height / 2)
+        bands.append(
+            f'<g class="fc-band fc-band-{escape(band.stage)}"><rect x="0" y="{_n(band.y)}" width="{width}" '
+            f'height="{_n(band.height)}"/><text class="fc-band-label" x="{label_x}" y="{label_y}" '
+            f'transform="rotate(-90 {label_x} {label_y})" text-anchor="middle">'
+            f"{escape(STAGE_LABELS.get(band.stage, band.stage))}</text></g>"
+        )
+    nodes = []
+    for slug, box in drawn.boxes.items():
+        first_y = box.y + PAD_Y + LINE_HEIGHT - 4
+        lines = "".join(
+            f'<tspan x="{_n(box.center)}" y="{_n(first_y + i * LINE_HEIGHT)}">{escape(line)}</tspan>'
+            for i, line in enumerate(box.lines)
+        )
+        shape = (
+            f'<rect x="{_n(box.x)}" y="{_n(box.y)}" width="{_n(box.width)}" height="{_n(box.height)}" '
+            f'rx="{14 if box.kind == engine.OUTCOME else 4}"/>'
+            f'<text class="fc-label" text-anchor="middle">{lines}</text>'
+        )
+        nodes.append(
+            _NodeParts(
+                box=box,
+                title=escape(snapshot.nodes[slug].title),
+                shape=shape,
+                answer_x=_n(box.center),
+                answer_y=_n(first_y + len(box.lines) * LINE_HEIGHT),
             )
         )
-    return format_html('<g class="fc-bands">{}</g>', mark_safe("".join(rows)))  # noqa: S308
-
-
-def _render_links(snapshot: engine.Snapshot, drawn: Layout, state: _Walk | None) -> SafeString:
-    items = []
+    links = []
+    joiner, both, always = _(" or "), _(" and "), _("always")
     for link in drawn.links:
-        classes = ["fc-edge"]
-        marker = "fc-arrow"
+        tip = joiner.join(
+            both.join(c.describe(snapshot.variables) for c in group) or always for group in link.conditions
+        )
+        links.append(
+            _LinkParts(
+                source=link.source,
+                target=link.target,
+                attributes=f'data-source="{escape(link.source)}" data-target="{escape(link.target)}"',
+                body_start=f'<title>{escape(tip)}</title><path d="{link.path}" marker-end="url(#',
+            )
+        )
+    return _Parts(
+        head=head,
+        bands='<g class="fc-bands">' + "".join(bands) + "</g>",
+        nodes=tuple(nodes),
+        links=tuple(links),
+    )
+
+
+def _links_markup(parts: _Parts, state: _Walk | None) -> str:
+    drawn_last = []
+    markup = []
+    for link in parts.links:
+        classes, marker = "fc-edge", "fc-arrow"
         if state is not None:
             pair = (link.source, link.target)
             if pair in state.taken:
-                classes.append("on-path")
-                marker = "fc-arrow-on"
+                classes, marker = "fc-edge on-path", "fc-arrow-on"
             elif pair not in state.possible_links:
-                classes.append("ruled-out")
-                marker = "fc-arrow-off"
-        tip = _(" or ").join(
-            _(" and ").join(c.describe(snapshot.variables) for c in group) or _("always")
-            for group in link.conditions
-        )
-        items.append((" ".join(classes), link.source, link.target, tip, link.path, marker))
-    # Walked edges last, so they are drawn over the others.
-    items.sort(key=lambda item: "on-path" in item[0])
-    body = format_html_join(
-        "",
-        '<g class="{}" data-source="{}" data-target="{}"><title>{}</title>'
-        '<path d="{}" marker-end="url(#{})"/></g>',
-        items,
-    )
-    return format_html('<g class="fc-edges">{}</g>', body)
+                classes, marker = "fc-edge ruled-out", "fc-arrow-off"
+        element = f'<g class="{classes}" {link.attributes}>{link.body_start}{marker})"/></g>'
+        # Walked edges last, so they are drawn over the others.
+        (drawn_last if marker == "fc-arrow-on" else markup).append(element)
+    return '<g class="fc-edges">' + "".join(markup + drawn_last) + "</g>"
 
 
-def _render_nodes(
+def _nodes_markup(
     snapshot: engine.Snapshot,
-    drawn: Layout,
+    parts: _Parts,
     state: _Walk | None,
     current: str | None,
     faulty: frozenset[str],
     node_href: Callable[[str], str | None] | None,
     evaluation: engine.Evaluation | None,
     answers: Mapping[str, Any] | None,
-) -> SafeString:
+    statuses: Mapping[str, str],
+    change: str,
+) -> str:
     rendered = []
-    for slug, box in drawn.boxes.items():
-        node = snapshot.nodes[slug]
-        classes = ["fc-node", f"fc-{box.kind}", f"fc-stage-{box.stage}"]
+    for part in parts.nodes:
+        box = part.box
+        slug = box.slug
+        classes = f"fc-node fc-{escape(box.kind)} fc-stage-{escape(box.stage)}"
         status = ""
+        walked = state is not None and slug in state.on_path
         if state is not None:
-            if slug in state.on_path:
-                classes.append("on-path")
-                status = _("on your path")
+            if walked:
+                classes += " on-path"
+                status = statuses["on-path"]
             elif slug not in state.possible:
-                classes.append("ruled-out")
-                status = _("ruled out by your answers")
+                classes += " ruled-out"
+                status = statuses["ruled-out"]
         if slug == current:
-            classes.append("current")
-            status = _("current step") if box.kind != engine.OUTCOME else _("your result")
+            classes += " current"
+            status = statuses["result" if box.kind == engine.OUTCOME else "current"]
         if slug in faulty:
-            classes.append("faulty")
-            status = _("has a problem")
+            classes += " faulty"
+            status = statuses["faulty"]
         answer = ""
-        if state is not None and slug in state.on_path and answers:
-            shown = [
+        if walked and answers:
+            node = snapshot.nodes[slug]
+            answer = ", ".join(
                 snapshot.variables[key].display(answers[key])
                 for key in snapshot.required_fields(node)
                 if key in answers and key in snapshot.variables
-            ]
-            answer = ", ".join(shown)
+            )
             if len(answer) > ANSWER_CHARS:
                 answer = answer[: ANSWER_CHARS - 1].rstrip() + "…"
+        if slug == current and not answer:
+            answer = capfirst(status)
+        tip = f"{part.title} ({escape(status)})" if status else part.title
+        content = f"<title>{tip}</title>{part.shape}"
+        if answer:
+            content += (
+                f'<text class="fc-answer" x="{part.answer_x}" y="{part.answer_y}" '
+                f'text-anchor="middle">{escape(answer)}</text>'
+            )
         href = None
-        if node_href is not None and (
-            evaluation is None or (slug in evaluation.path and node.kind == engine.QUESTION)
-        ):
+        if node_href is not None and (evaluation is None or (walked and box.kind == engine.QUESTION)):
             href = node_href(slug)
-        content = _node_content(box, node.title, status, answer, slug == current)
         if href:
-            content = format_html(
-                '<a class="fc-link" href="{}" aria-label="{}">{}</a>',
-                href,
-                _("Change your answer to: %(title)s") % {"title": node.title}
-                if evaluation is not None
-                else node.title,
-                content,
-            )
-        rendered.append(format_html('<g class="{}" data-node="{}">{}</g>', " ".join(classes), slug, content))
-    return format_html('<g class="fc-nodes">{}</g>', mark_safe("".join(rendered)))  # noqa: S308
-
-
-def _node_content(box: Box, title: str, status: str, answer: str, is_current: bool) -> SafeString:
-    tip = f"{title} ({status})" if status else title
-    text_x = box.center
-    first_y = box.y + PAD_Y + LINE_HEIGHT - 4
-    lines = format_html_join(
-        "",
-        '<tspan x="{}" y="{}">{}</tspan>',
-        ((_n(text_x), _n(first_y + i * LINE_HEIGHT), line) for i, line in enumerate(box.lines)),
-    )
-    parts = [
-        format_html(
-            '<title>{}</title><rect x="{}" y="{}" width="{}" height="{}" rx="{}"/>'
-            '<text class="fc-label" text-anchor="middle">{}</text>',
-            tip,
-            _n(box.x),
-            _n(box.y),
-            _n(box.width),
-            _n(box.height),
-            14 if box.kind == engine.OUTCOME else 4,
-            lines,
-        )
-    ]
-    if is_current and not answer:
-        answer = capfirst(status)
-    if answer:
-        parts.append(
-            format_html(
-                '<text class="fc-answer" x="{}" y="{}" text-anchor="middle">{}</text>',
-                _n(text_x),
-                _n(first_y + len(box.lines) * LINE_HEIGHT),
-                answer,
-            )
-        )
-    return mark_safe("".join(parts))  # noqa: S308 - parts built with format_html
+            name = change % {"title": snapshot.nodes[slug].title} if evaluation is not None else ""
+            label = escape(name) if name else part.title
+            content = f'<a class="fc-link" href="{escape(href)}" aria-label="{label}">{content}</a>'
+        rendered.append(f'<g class="{classes}" data-node="{escape(slug)}">{content}</g>')
+    return '<g class="fc-nodes">' + "".join(rendered) + "</g>"
 
 
 def _n(value: float) -> str:
