@@ -399,6 +399,14 @@ def _check_graph(snapshot: engine.Snapshot, report: Report) -> bool:
             report.add(
                 ERROR, "outcome-with-edges", "An outcome ends the walk: its edges are never followed.", slug
             )
+        if node.kind == engine.OUTCOME and node.stage != "management":
+            report.add(
+                WARNING,
+                "outcome-not-management",
+                "An outcome is where the management recommendation is given; this one is not in the "
+                "management stage.",
+                slug,
+            )
         if node.kind != engine.OUTCOME and not node.edges:
             report.add(
                 ERROR, "dead-end", "This step has no way out and is not an outcome: walks stop here.", slug

@@ -257,3 +257,20 @@ def test_node_page_lists_its_edges_and_recommendations(admin: Client, pnet_versi
     assert "caution.ssa_insulinoma_sstr_negative" in page and "SSTR imaging = Negative" in page
     ki67 = admin.get(change_url(Node.objects.get(version=pnet_version, slug="ki67"))).content.decode()
     assert "Ki-67 index &gt; 20 %" in ki67  # the edge to differentiation, described
+
+
+def test_stale_inline_row_is_refused_too(admin: Client, draft: PathwayVersion) -> None:
+    edge = EdgeCondition.objects.get(
+        edge__version=draft, edge__source__slug="ki67", edge__order=1, op="le"
+    ).edge
+    stale = form_data(admin.get(change_url(edge)))
+    condition = edge.conditions.get(op="le")
+    condition.value = 25
+    condition.save()  # a colleague changes the threshold meanwhile
+    prefix = next(key for key, value in stale.items() if key.endswith("-op") and value == "le")
+    stale[prefix] = "lt"
+    response = admin.post(change_url(edge), stale)
+    assert response.status_code == 200
+    assert "Someone else saved this" in response.content.decode()
+    condition.refresh_from_db()
+    assert (condition.op, condition.value) == ("le", 25)

@@ -397,3 +397,9 @@ def test_validator_imports_no_django() -> None:
         for alias in node.names
     }
     assert not any(name.startswith("django") for name in imported)
+
+
+def test_outcome_outside_the_management_stage_is_a_warning() -> None:
+    document = small_document()
+    document["nodes"][3]["stage"] = "imaging"
+    assert problems(document) == [("warning", "outcome-not-management", "watch")]
