@@ -61,6 +61,29 @@ _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 _MAX_NUMBER_TEXT = 24
 
 
+def gettext_noop(message: str) -> str:
+    """Mark ``message`` for the translation catalogue without translating it (no Django here)."""
+    return message
+
+
+class Message(str):
+    """An English message that keeps its msgid and parameters.
+
+    It is the plain English string everywhere (API, command line, comparisons); a caller with a
+    translation catalogue (the web forms) can rebuild it in the user's language from ``msgid``
+    and ``params``, translating parameters that are themselves messages.
+    """
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Message:
+        message = super().__new__(cls, msgid % params if params else msgid)
+        message.msgid = msgid
+        message.params = params
+        return message
+
+
 class PathwayError(Exception):
     """The pathway content itself is broken (e.g. a question with no matching edge)."""
 
@@ -90,32 +113,51 @@ class Variable:
         return value
 
     def bounds_text(self) -> str:
-        low = high = ""
+        low = high = None
         if self.minimum is not None:
-            low = f"{'at least' if self.minimum_inclusive else 'more than'} {format_number(self.minimum)}"
+            low = Message(
+                gettext_noop("at least %(number)s")
+                if self.minimum_inclusive
+                else gettext_noop("more than %(number)s"),
+                number=format_number(self.minimum),
+            )
         if self.maximum is not None:
-            high = f"{'at most' if self.maximum_inclusive else 'less than'} {format_number(self.maximum)}"
-        text = " and ".join(part for part in (low, high) if part)
-        return f"{text} {self.unit}".strip() if text else ""
+            high = Message(
+                gettext_noop("at most %(number)s")
+                if self.maximum_inclusive
+                else gettext_noop("less than %(number)s"),
+                number=format_number(self.maximum),
+            )
+        if low is not None and high is not None:
+            text: str = Message(gettext_noop("%(low)s and %(high)s"), low=low, high=high)
+        else:
+            text = low or high or ""
+        if text and self.unit:
+            return Message("%(range)s %(unit)s", range=text, unit=self.unit)
+        return text
 
     def check(self, value: Any) -> str | None:
         """Return a message if ``value`` is not a valid typed value of this variable, else None."""
         if self.kind == CHOICE:
             if not isinstance(value, str):
-                return "Choose one of the offered options."
+                return Message(gettext_noop("Choose one of the offered options."))
             if value not in self.choice_values:
-                return f"“{value[:40]}” is not one of the options: {', '.join(self.choice_values)}."
+                return Message(
+                    gettext_noop("“%(value)s” is not one of the options: %(options)s."),
+                    value=value[:40],
+                    options=", ".join(self.choice_values),
+                )
             return None
         if self.kind == BOOLEAN:
             if not isinstance(value, bool):
-                return "Answer yes (true) or no (false)."
+                return Message(gettext_noop("Answer yes (true) or no (false)."))
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return "Enter a number."
+            return Message(gettext_noop("Enter a number."))
         if not math.isfinite(value):
-            return "Enter a finite number."
+            return Message(gettext_noop("Enter a finite number."))
         if not self.in_bounds(float(value)):
-            return f"Enter a number {self.bounds_text()}."
+            return Message(gettext_noop("Enter a number %(bounds)s."), bounds=self.bounds_text())
         return None
 
     def in_bounds(self, number: float) -> bool:
@@ -134,9 +176,14 @@ class Variable:
                 return (True, None)
             if text == "false":
                 return (False, None)
-            return (None, "Answer yes or no.")
+            return (None, Message(gettext_noop("Answer yes or no.")))
         if len(text) > _MAX_NUMBER_TEXT or not _DECIMAL.fullmatch(text):
-            return (None, "Enter a plain number with digits and an optional decimal point, e.g. 1.5.")
+            return (
+                None,
+                Message(
+                    gettext_noop("Enter a plain number with digits and an optional decimal point, e.g. 1.5.")
+                ),
+            )
         number = float(text)
         number = int(number) if number.is_integer() and "." not in text else number
         return (number, self.check(number))
@@ -145,7 +192,7 @@ class Variable:
         if self.kind == CHOICE:
             return self.choice_label(value)
         if self.kind == BOOLEAN:
-            return "Yes" if value else "No"
+            return Message(gettext_noop("Yes")) if value else Message(gettext_noop("No"))
         return f"{format_number(value)} {self.unit}".strip()
 
 
@@ -385,7 +432,9 @@ def validate_case(snapshot: Snapshot, case: Mapping[str, Any]) -> tuple[dict[str
     for key, value in case.items():
         variable = snapshot.variables.get(key)
         if variable is None:
-            errors[str(key)[:80]] = "Unknown variable: this pathway has no such case variable."
+            errors[str(key)[:80]] = Message(
+                gettext_noop("Unknown variable: this pathway has no such case variable.")
+            )
             continue
         message = variable.check(value)
         if message:

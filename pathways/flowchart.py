@@ -28,6 +28,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from . import engine
+from .messages import translated
 
 NODE_WIDTH = 176
 SPACER_WIDTH = 8
@@ -697,7 +698,7 @@ def _nodes_markup(
         if walked and answers:
             node = snapshot.nodes[slug]
             answer = ", ".join(
-                snapshot.variables[key].display(answers[key])
+                translated(snapshot.variables[key].display(answers[key]))
                 for key in snapshot.required_fields(node)
                 if key in answers and key in snapshot.variables
             )

@@ -16,6 +16,7 @@ from django import forms
 from django.utils.translation import gettext as _
 
 from . import engine
+from .messages import translated
 
 CONTROL_FIELDS = ("csrfmiddlewaretoken", "revision")
 
@@ -36,7 +37,7 @@ class TypedField(forms.Field):
             raise forms.ValidationError(_("The value contains a forbidden character."))
         typed, message = self.variable.parse_text(value)
         if message:
-            raise forms.ValidationError(message)
+            raise forms.ValidationError(translated(message))
         return typed
 
 
@@ -49,7 +50,7 @@ def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
             attrs["min"] = engine.format_number(variable.minimum)
         if variable.maximum is not None:
             attrs["max"] = engine.format_number(variable.maximum)
-        bounds = variable.bounds_text()
+        bounds = translated(variable.bounds_text())
         if bounds:
             help_text = f"{help_text} {_('Allowed:')} {bounds}.".strip()
         widget: forms.Widget = forms.NumberInput(attrs=attrs)

@@ -13,6 +13,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from . import engine, flowchart
+from .messages import translated
 from .models import Node, Recommendation
 
 SECTION_LABELS = dict(Recommendation.Section.choices)
@@ -75,7 +76,7 @@ def trail(
                 TrailItem(
                     key=key,
                     label=variable.label,
-                    value=variable.display(answers[key]),
+                    value=translated(variable.display(answers[key])),
                     node=node_slug,
                     url=step_url(slug, walk_id, node_slug),
                     optional=variable.optional,
@@ -137,7 +138,7 @@ def _reason(snapshot: engine.Snapshot, condition: engine.Condition, value: Any) 
         return described
     return _("%(condition)s (answer: %(answer)s)") % {
         "condition": described,
-        "answer": variable.display(value),
+        "answer": translated(variable.display(value)),
     }
 
 
