@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = (
@@ -71,6 +71,7 @@ class Options:
     nodes: int
     depth: int
     profile: int | None = None
+    worker_class: str = "gthread"
 
 
 @dataclass
@@ -89,6 +90,12 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--seconds", type=float, help="stop the HTTP measurement after this long")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
+    parser.add_argument(
+        "--worker-class",
+        default="gthread",
+        choices=("gthread", "sync"),
+        help="gthread keeps connections alive (default); sync is what gunicorn.conf.py serves with",
+    )
     parser.add_argument(
         "--profile",
         type=int,
@@ -110,6 +117,7 @@ def parse_args(argv: list[str] | None) -> Options:
         nodes=args.nodes,
         depth=args.depth,
         profile=args.profile,
+        worker_class=args.worker_class,
     )
 
 
@@ -375,8 +383,8 @@ def measure_validation(report: Report, options: Options, generated: dict[str, An
         checked = validation.check_document(document)
         report.set(f"validate_ms_{name}", (time.perf_counter() - started) * 1e3)
         report.notes.append(
-            f"validate {name}: {checked.classes} classes of walk, {len(checked.errors)} errors, "
-            f"{len(checked.warnings)} warnings"
+            f"validate {name}: {getattr(checked, 'classes', '?')} classes of walk, "
+            f"{len(getattr(checked, 'errors', ()))} errors, {len(getattr(checked, 'warnings', ()))} warnings"
         )
 
 
@@ -404,7 +412,7 @@ def gunicorn(options: Options, tmp: Path) -> Iterator[int]:
         "--workers",
         str(options.workers),
         "--worker-class",
-        "gthread",
+        options.worker_class,
         "--threads",
         str(options.threads),
         "--keep-alive",
@@ -464,7 +472,7 @@ class Browser:
             headers["Origin"] = self.origin
             headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-            body = "&".join(f"{k}={v}" for k, v in (form or {}).items()).encode()
+            body = urlencode(form or {}).encode()
         if htmx:
             headers["HX-Request"] = "true"
             headers["HX-Current-URL"] = self.origin + path
@@ -562,7 +570,8 @@ def measure_http(
         report.notes.append(
             f"step {step_rps:.0f} req/s, bare {bare_rps:.0f} req/s "
             f"({totals['step'][0]} requests each, interleaved in bursts of {options.burst}; "
-            f"gunicorn gthread, {options.workers} worker x {options.threads} thread, one keep-alive client)"
+            f"gunicorn {options.worker_class}, {options.workers} worker x {options.threads} thread, "
+            "one client)"
         )
     finally:
         browser.close()
