@@ -83,7 +83,13 @@
     try { return window.sessionStorage.getItem(FLOWCHART_KEY) === "1"; } catch (error) { return false; }
   }
 
+  // Buttons that only work with this script (print, copy) stay hidden without it.
+  function revealScriptedControls() {
+    document.querySelectorAll("[data-needs-js][hidden]").forEach(function (element) { element.hidden = false; });
+  }
+
   function restoreFlowchart() {
+    revealScriptedControls();
     var details = document.querySelector("details.flowchart-details");
     if (details && rememberedOpen()) { details.open = true; }
     centreCurrentNode(document);

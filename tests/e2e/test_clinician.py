@@ -478,3 +478,16 @@ def test_step_and_result_are_usable_at_phone_and_desktop_width(
     box = page.get_by_role("button", name="Start a new walk").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
     screenshot(page, f"result-{width}")
+
+
+def test_without_javascript_the_report_and_flowchart_still_work(js_disabled_page: Page) -> None:
+    page = js_disabled_page
+    walk_to_result(page, DUODENAL_GASTRINOMA)
+    expect(page.locator("svg.flowchart")).to_be_visible()
+    expect(page.get_by_role("button", name="Copy as text")).to_be_hidden()
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    page.locator("details.report-text-details summary").click()
+    expect(page.locator("#report-text")).to_contain_text("Management: Duodenal gastrinoma")
+    page.locator('svg.flowchart [data-node="size"] a').click()
+    expect(page).to_have_url(re.compile(r"/steps/size/$"))
+    expect(page.locator("[name=tumor_size_cm]")).to_have_value("0.6")
