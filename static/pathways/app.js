@@ -72,10 +72,15 @@
   function centreCurrentNode(root) {
     (root || document).querySelectorAll(".flowchart-scroll").forEach(function (scroller) {
       var node = scroller.querySelector(".fc-node.current rect") || scroller.querySelector(".fc-node.on-path rect");
-      if (!node || scroller.scrollWidth <= scroller.clientWidth) { return; }
+      if (!node) { return; }
       var box = node.getBoundingClientRect();
       var frame = scroller.getBoundingClientRect();
-      scroller.scrollLeft += box.left - frame.left - (frame.width - box.width) / 2;
+      if (scroller.scrollWidth > scroller.clientWidth) {
+        scroller.scrollLeft += box.left - frame.left - (frame.width - box.width) / 2;
+      }
+      if (scroller.scrollHeight > scroller.clientHeight) {
+        scroller.scrollTop += box.top - frame.top - (frame.height - box.height) / 2;
+      }
     });
   }
 
