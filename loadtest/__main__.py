@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import secrets
 import signal
 import socket
@@ -105,6 +106,11 @@ def report(recorder: Recorder, elapsed: float, args: argparse.Namespace) -> bool
         if values:
             p50, p95, p99 = (percentile(values, f) for f in (0.50, 0.95, 0.99))
             print(f"{kind:<10} {len(values):>7} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {values[-1]:>8.1f}")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    print(
+        f"load generator CPU: {cpu:.1f} s ({cpu / elapsed:.0%} of one core); machine load average: {_load()}"
+    )
     for message in recorder.walk_errors[:10]:
         print(f"  error: {message}")
     step_p95 = percentile(groups["steps"], 0.95)
@@ -114,6 +120,32 @@ def report(recorder: Recorder, elapsed: float, args: argparse.Namespace) -> bool
         ok = False
     print("PASS" if ok else "FAIL")
     return ok
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def server_cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by process ``pid`` and its children (gunicorn's master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry.name) == pid or int(fields[1]) == pid:
+                total += (int(fields[11]) + int(fields[12])) / ticks
+    except OSError:
+        return None
+    return total
 
 
 def free_port() -> int:
@@ -155,6 +187,7 @@ def served(args: argparse.Namespace) -> Iterator[str]:
         try:
             wait_until_up(url, server)
             print(f"gunicorn (pid {server.pid}) on {url}, database {env['DATABASE_URL'].split('@')[-1]}")
+            args.server_pid = server.pid
             yield url
         finally:
             server.send_signal(signal.SIGTERM)
@@ -188,12 +221,27 @@ def run(args: argparse.Namespace) -> bool:
         threading.Thread(target=clinician, args=(index, args, recorder, deadline), daemon=True)
         for index in range(args.clinicians)
     ]
+    cpu: list[float | None] = []
+    pid = getattr(args, "server_pid", None)
+    timer = threading.Timer(args.warmup, lambda: cpu.append(server_cpu_seconds(pid) if pid else None))
+    timer.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         # A walk in progress at the deadline finishes; the timeout bounds a stuck one.
         thread.join(timeout=args.duration + args.timeout + 60)
-    return report(recorder, time.monotonic() - recorder.measure_from, args)
+    timer.join()
+    elapsed = time.monotonic() - recorder.measure_from
+    if pid and cpu and cpu[0] is not None:
+        after = server_cpu_seconds(pid)
+        if after is not None and recorder.samples:
+            per_request = (after - cpu[0]) / len(recorder.samples)
+            cores = os.cpu_count() or 1
+            print(
+                f"server CPU: {per_request * 1000:.1f} ms per request (gunicorn master and workers);"
+                f" {cores} cores would serve about {cores / per_request:.0f} requests/s if nothing else ran"
+            )
+    return report(recorder, elapsed, args)
 
 
 def main(argv: list[str] | None = None) -> int:
