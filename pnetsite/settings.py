@@ -184,12 +184,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if env_bool("DJANGO_BEHIND_PROXY", False):
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many reverse proxies in front of the app append to X-Forwarded-For. The client address is
 # taken that many hops from the right; anything a client writes further left is ignored, so a
-# forged or rotating header cannot change the address used for login lockouts.
-TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+# forged or rotating header cannot change the address used for login lockouts. Behind a proxy
+# the default is one: counting the proxy's own address would lock everyone out together.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_PROXY else 0)
 
 # Sessions are used only by the admin. Workstations are shared: a short idle timeout that is
 # renewed on each request, and the cookie goes when the browser closes.

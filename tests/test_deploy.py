@@ -72,6 +72,8 @@ print(json.dumps({
     "health_checks": db["CONN_HEALTH_CHECKS"],
     "conn_max_age": db["CONN_MAX_AGE"],
     "axes": "axes.middleware.AxesMiddleware" == settings.MIDDLEWARE[-1],
+    "proxies": settings.TRUSTED_PROXY_COUNT,
+    "proxy_ssl": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
 }))
 """
 
@@ -110,3 +112,18 @@ def test_collectstatic_writes_compressed_hashed_files(tmp_path):
     collected = {path.name for path in (tmp_path / "static").rglob("*")}
     assert any(name.startswith("app.") and name.endswith(".js.gz") for name in collected)
     assert "staticfiles.json" in collected
+
+
+def test_no_proxy_is_trusted_unless_configured(tmp_path):
+    values = production_settings(production_env(tmp_path))
+    assert values["proxies"] == 0 and values["proxy_ssl"] is None
+
+
+def test_behind_a_proxy_one_hop_is_trusted_by_default(tmp_path):
+    values = production_settings(production_env(tmp_path, DJANGO_BEHIND_PROXY="1"))
+    assert values["proxies"] == 1
+    assert values["proxy_ssl"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    two = production_settings(
+        production_env(tmp_path, DJANGO_BEHIND_PROXY="1", DJANGO_TRUSTED_PROXY_COUNT="2")
+    )
+    assert two["proxies"] == 2
