@@ -103,6 +103,8 @@ def walk_to_result(page: Page, case: dict[str, Any]) -> Wizard:
 
 
 def test_flowchart_highlights_the_path_of_each_walk(page: Page, screenshot: Screenshot) -> None:
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     walk_to_result(page, DUODENAL_GASTRINOMA)
     chart = page.locator("svg.flowchart")
     expect(chart).to_be_visible()
@@ -127,6 +129,7 @@ def test_flowchart_highlights_the_path_of_each_walk(page: Page, screenshot: Scre
     assert {"ki67", "liver", "met_sstr", "met_progressive", "advanced_g12_surveillance"} <= second
     assert "location" not in second and "size" not in second
     assert "ruled-out" in flowchart_classes(page)["location"]
+    assert not blocked, f"the pages broke their Content Security Policy: {blocked}"
 
 
 def test_flowchart_on_a_step_marks_the_current_step_and_what_the_answers_rule_out(page: Page) -> None:
