@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from django import template
+from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 
 from ..rendering import render_markdown
 
@@ -11,3 +17,24 @@ register = template.Library()
 @register.filter(name="markdown")
 def markdown_filter(text: str) -> SafeString:
     return render_markdown(text or "")
+
+
+@register.simple_tag
+def recommendation(rec: Any) -> SafeString:
+    """``pathways/_rec.html`` for ``rec``, rendered once per distinct recommendation and language.
+
+    Every step re-renders all the recommendations given so far, each with its why-trace; they
+    only change when the path before them does, so most are the same as on the previous step.
+    The key is the whole (frozen) view of the recommendation, so a changed one renders anew.
+    """
+    if settings.DEBUG:  # templates reload while developing
+        return render_to_string("pathways/_rec.html", {"rec": rec})
+    try:
+        return _rendered_recommendation(rec, get_language())
+    except TypeError:  # not hashable: render without the cache
+        return render_to_string("pathways/_rec.html", {"rec": rec})
+
+
+@lru_cache(maxsize=4096)
+def _rendered_recommendation(rec: Any, language: str | None) -> SafeString:
+    return render_to_string("pathways/_rec.html", {"rec": rec})
