@@ -15,5 +15,10 @@ urlpatterns = [
         views.walk_step,
         name="walk_step",
     ),
+    path(
+        "pathways/<slug:slug>/walks/<uuid:walk_id>/flowchart/",
+        views.walk_flowchart,
+        name="walk_flowchart",
+    ),
     path("api/pathways/<slug:slug>/evaluate", views.api_evaluate, name="api_evaluate"),
 ]

@@ -103,6 +103,33 @@ def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) ->
     return _after_change(request, walk, snapshot, new_result)
 
 
+@require_GET
+def walk_flowchart(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
+    """The pathway's flowchart with this walk's path: loaded into a step page when its panel is
+    opened (htmx), or a page of its own (no JavaScript, or a link opened on its own)."""
+    walk = selectors.walk_for(walk_id, slug)
+    snapshot = selectors.snapshot_for(walk.version)
+    result = engine.evaluate(snapshot, walk.answers)
+    step = request.GET.get("step", "")
+    showing = step if _askable(snapshot, result, step) else result.current
+    context = {
+        "walk": walk,
+        "pathway": walk.version.pathway,
+        "version": walk.version,
+        "flowchart": presentation.walk_flowchart(snapshot, result, walk.answers, slug, walk.pk, showing),
+        "back_url": presentation.step_url(slug, walk.pk, showing)
+        if showing
+        else reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk}),
+    }
+    template = "pathways/flowchart.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#chart"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    add_never_cache_headers(response)
+    return response
+
+
 @csrf_exempt
 @require_POST
 def api_evaluate(request: HttpRequest, slug: str) -> JsonResponse:

@@ -93,8 +93,9 @@ def test_walk_pages_show_the_flowchart_and_the_result_the_report_text(
     client.post(reverse("pathways:pathway_start", args=["pnet"]))
     walk = Walk.objects.latest("created_at")
     step = client.get(reverse("pathways:walk_step", args=["pnet", walk.pk, "syndrome"])).content.decode()
-    assert step.count("<svg") == 1 and 'class="flowchart-details' in step
-    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="syndrome"', step)
+    chart_url = reverse("pathways:walk_flowchart", args=["pnet", walk.pk])
+    assert "<svg" not in step, "the step's flowchart loads when its panel is opened"
+    assert f'hx-get="{chart_url}?step=syndrome"' in step and f'href="{chart_url}?step=syndrome"' in step
 
     walk.answers = {**INSULINOMA_BODY}
     walk.save()
@@ -108,3 +109,30 @@ def test_walk_pages_show_the_flowchart_and_the_result_the_report_text(
     assert 'id="report-text"' in html and "- Tumour size: 1.8 cm" in html
     assert f"/pathways/pnet/walks/{walk.pk}/" in html
     assert "Why this was recommended" in html
+
+
+@pytest.mark.django_db
+def test_flowchart_view_full_page_partial_current_step_and_wrong_method(
+    client: Client, pnet_version: Any
+) -> None:
+    client.post(reverse("pathways:pathway_start", args=["pnet"]))
+    walk = Walk.objects.latest("created_at")
+    walk.answers = {"suspected_syndrome": "none", "functional_status": "nonfunctioning"}
+    walk.save()
+    url = reverse("pathways:walk_flowchart", args=["pnet", walk.pk])
+
+    full = client.get(url)
+    assert full.status_code == 200 and "<html" in full.content.decode()
+    assert "HX-Request" in full["Vary"]
+    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="extent"', full.content.decode())
+    assert reverse("pathways:walk_step", args=["pnet", walk.pk, "extent"]) in full.content.decode()
+
+    partial = client.get(url, {"step": "syndrome"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and partial.count("<svg") == 1
+    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="syndrome"', partial)
+    assert "data-code" not in partial
+
+    not_on_path = client.get(url, {"step": "ki67"}).content.decode()
+    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="extent"', not_on_path)
+    assert client.post(url).status_code == 405
+    assert client.get(reverse("pathways:walk_flowchart", args=["pnet", uuid.uuid4()])).status_code == 404

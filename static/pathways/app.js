@@ -113,10 +113,21 @@
     restoreFlowchart();
   }
 
+  // The step's flowchart arrives when its panel is first opened; centre it once it is in.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.classList && target.classList.contains("flowchart-slot")) { centreCurrentNode(target); }
+  });
+  // Re-open the panel only once htmx has processed the new step, so its loader hears the toggle.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "walk") { restoreFlowchart(); }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
     if (!target || target.id !== "walk") { return; }
-    restoreFlowchart();
+    revealScriptedControls();
     var container = walk();
     focusHeading();
     if (container) {
@@ -129,14 +140,29 @@
       }
     }
   });
-  document.addEventListener("htmx:responseError", function () {
-    markStale(message("server-error", "The server could not process this step. The recommendations shown are not current: reload the page."));
+  // A failed step or change leaves the walk as it was: say so, and mark what is shown as not
+  // current. A flowchart that fails to load only says so in its panel.
+  function failed(event, name, fallback) {
+    var target = event.detail && event.detail.target;
+    var slot = target && target.closest && target.closest(".flowchart-slot");
+    if (slot) {
+      var note = document.createElement("p");
+      note.className = "alert alert-warning small mb-0";
+      note.setAttribute("role", "alert");
+      note.textContent = message("flowchart-failed", "The flowchart could not be loaded.");
+      slot.insertBefore(note, slot.firstChild);
+      return;
+    }
+    markStale(message(name, fallback));
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    failed(event, "server-error", "The server could not process this step. The recommendations shown are not current: reload the page.");
   });
-  document.addEventListener("htmx:sendError", function () {
-    markStale(message("offline", "The connection to the server was lost. The recommendations shown are not current: reload the page."));
+  document.addEventListener("htmx:sendError", function (event) {
+    failed(event, "offline", "The connection to the server was lost. The recommendations shown are not current: reload the page.");
   });
-  document.addEventListener("htmx:timeout", function () {
-    markStale(message("offline", "The connection to the server was lost. The recommendations shown are not current: reload the page."));
+  document.addEventListener("htmx:timeout", function (event) {
+    failed(event, "offline", "The connection to the server was lost. The recommendations shown are not current: reload the page.");
   });
 
   // Copy the plain-text report: the Clipboard API where allowed, else select the text and

@@ -150,6 +150,39 @@ def test_flowchart_on_a_step_marks_the_current_step_and_what_the_answers_rule_ou
     assert not classes["size"] & {"ruled-out", "on-path"}
 
 
+def test_the_step_flowchart_loads_when_opened_and_stays_open_on_the_next_steps(page: Page) -> None:
+    wizard = Wizard(page)
+    wizard.start()
+    loads: list[str] = []
+    page.on("request", lambda r: loads.append(r.url) if "/flowchart/" in r.url else None)
+    wizard.answer(suspected_syndrome="none")
+    expect(page.locator("svg.flowchart")).to_have_count(0)
+    assert loads == []
+    page.locator("details.flowchart-details summary").click()
+    expect(page.locator("svg.flowchart")).to_be_visible()
+    assert len(loads) == 1 and loads[0].endswith("?step=biochem_general")
+    assert "current" in flowchart_classes(page)["biochem_general"]
+
+    wizard.answer(functional_status="nonfunctioning")
+    expect(page.locator("details.flowchart-details")).to_have_attribute("open", "")
+    expect(page.locator('svg.flowchart [data-node="extent"]')).to_have_class(re.compile(r"\bcurrent\b"))
+    assert len(loads) == 2
+    # The walked question is a link back to its step, which re-routes from there.
+    page.locator('svg.flowchart [data-node="syndrome"] a').click()
+    expect(page).to_have_url(re.compile(r"/steps/syndrome/$"))
+    expect(wizard.field("suspected_syndrome").and_(page.locator("[value=none]"))).to_be_checked()
+
+
+def test_a_flowchart_that_fails_to_load_says_so_without_marking_the_walk_stale(page: Page) -> None:
+    wizard = Wizard(page)
+    wizard.start()
+    page.route("**/flowchart/**", lambda route: route.fulfill(status=500, body="Server Error"))
+    page.locator("details.flowchart-details summary").click()
+    expect(page.locator(".flowchart-slot [role=alert]")).to_contain_text("could not be loaded")
+    expect(page.locator(".flowchart-slot a", has_text="Open the flowchart")).to_be_visible()
+    expect(page.locator("#walk")).not_to_have_class(re.compile(r"\bis-stale\b"))
+
+
 def test_clicking_a_walked_question_on_the_flowchart_changes_its_answer(page: Page) -> None:
     wizard = walk_to_result(page, DUODENAL_GASTRINOMA)
     links = page.locator("svg.flowchart a.fc-link")
@@ -294,6 +327,7 @@ def test_axe_finds_no_violations_on_any_page_type(
     expect(page.locator("[role=alert]").first).to_be_visible()
     assert_no_violations(page, "a step with an error")
     page.locator("details.flowchart-details summary").click()
+    expect(page.locator("svg.flowchart")).to_be_visible()
     assert_no_violations(page, "a step with the flowchart open")
 
     page = new_context(bypass_csp=True).new_page()
@@ -494,3 +528,9 @@ def test_without_javascript_the_report_and_flowchart_still_work(js_disabled_page
     page.locator('svg.flowchart [data-node="size"] a').click()
     expect(page).to_have_url(re.compile(r"/steps/size/$"))
     expect(page.locator("[name=tumor_size_cm]")).to_have_value("0.6")
+    page.locator("details.flowchart-details summary").click()
+    page.get_by_role("link", name="Open the flowchart").click()
+    expect(page.locator("h1")).to_have_text("Flowchart of the pathway, with your path")
+    expect(page.locator('svg.flowchart [data-node="size"]')).to_have_class(re.compile(r"\bcurrent\b"))
+    page.get_by_role("link", name="Back to the walk").click()
+    expect(page).to_have_url(re.compile(r"/steps/size/$"))
