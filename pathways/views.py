@@ -199,7 +199,6 @@ def _render_walk(
         "recommendations": presentation.rec_views(snapshot, result.recommendations, result, walk.answers),
         "references": list(snapshot.references.values()),
         "stages": presentation.stages(snapshot, result, showing),
-        "flowchart": presentation.walk_flowchart(snapshot, result, walk.answers, slug, walk.pk, showing),
     }
     if showing is None:
         template = "pathways/result.html"
@@ -210,6 +209,7 @@ def _render_walk(
             sections=presentation.grouped(recs, include_cautions=False),
             trace=presentation.trace_steps(snapshot, result),
             notes=presentation.interpretation_notes(snapshot, result),
+            flowchart=presentation.walk_flowchart(snapshot, result, walk.answers, slug, walk.pk, None),
             walk_url=request.build_absolute_uri(
                 reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk})
             ),
