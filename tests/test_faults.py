@@ -194,3 +194,29 @@ def test_concurrent_walks_on_a_sqlite_file_do_not_fail(tmp_path):
             thread.join(timeout=240)
     assert errors == []
     assert len(outcomes) == 16
+
+
+@pytest.mark.django_db(transaction=True)
+def test_persistent_connections_survive_a_database_restart():
+    """The database drops every connection (a restart or failover): the next request reconnects
+    (connection health checks) instead of failing."""
+    from django.db import connection
+
+    from tests.conftest import ensure_pnet_published
+    from tests.test_scale_out import database_url
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL): SQLite has no server connections to drop")
+    ensure_pnet_published()
+    with gunicorn(server_env(database_url(), DJANGO_CONN_MAX_AGE="600"), workers=1) as url:
+        api = url + "/api/pathways/pnet/evaluate"
+        assert fetch(api, data=b'{"suspected_syndrome": "none"}').status == 200
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchone()[0] >= 1
+        for _ in range(3):
+            answer = fetch(api, data=b'{"suspected_syndrome": "none"}')
+            assert answer.status == 200, answer.body
