@@ -73,6 +73,7 @@ print(json.dumps({
     "conn_max_age": db["CONN_MAX_AGE"],
     "axes": "axes.middleware.AxesMiddleware" == settings.MIDDLEWARE[-1],
     "proxies": settings.TRUSTED_PROXY_COUNT,
+    "cookie_names": [settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME],
     "proxy_ssl": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
 }))
 """
@@ -94,6 +95,7 @@ def test_production_defaults_are_secure(tmp_path):
     assert values["hsts"] >= 31536000
     assert values["static"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     assert values["axes"] is True
+    assert values["cookie_names"] == ["__Host-sessionid", "__Host-csrftoken"]
 
 
 def test_postgresql_url_gets_connection_health_checks(tmp_path):
