@@ -119,14 +119,14 @@ class Variable:
                 gettext_noop("at least %(number)s")
                 if self.minimum_inclusive
                 else gettext_noop("more than %(number)s"),
-                number=format_number(self.minimum),
+                number=format_number(self.minimum, grouped=True),
             )
         if self.maximum is not None:
             high = Message(
                 gettext_noop("at most %(number)s")
                 if self.maximum_inclusive
                 else gettext_noop("less than %(number)s"),
-                number=format_number(self.maximum),
+                number=format_number(self.maximum, grouped=True),
             )
         if low is not None and high is not None:
             text: str = Message(gettext_noop("%(low)s and %(high)s"), low=low, high=high)
@@ -193,13 +193,20 @@ class Variable:
             return self.choice_label(value)
         if self.kind == BOOLEAN:
             return Message(gettext_noop("Yes")) if value else Message(gettext_noop("No"))
-        return f"{format_number(value)} {self.unit}".strip()
+        return f"{format_number(value, grouped=True)} {self.unit}".strip()
 
 
-def format_number(value: float | int) -> str:
+def format_number(value: float | int, *, grouped: bool = False) -> str:
+    """A number as people read it: no trailing ".0"; with ``grouped``, thousands separated."""
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}" if grouped else str(value)
+    text = repr(float(value))  # the shortest text that reads back as the same number, e.g. 1.8
+    if grouped and "e" not in text and not text.startswith("-"):
+        whole, _, fraction = text.partition(".")
+        text = f"{int(whole):,}.{fraction}"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +235,9 @@ class Condition:
         if self.op in SET_OPERATORS:
             shown = ", ".join(show(v) for v in self.value)
             return f"{label} {OPERATORS[self.op]} {{{shown}}}"
-        return f"{label} {OPERATORS[self.op]} {show(self.value)}"
+        # Words read better than "=" and "≠" for answers like "Metastatic".
+        word = {"eq": "is", "ne": "is not"}.get(self.op, OPERATORS[self.op])
+        return f"{label} {word} {show(self.value)}"
 
 
 @dataclass(frozen=True, slots=True)

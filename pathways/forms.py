@@ -11,7 +11,7 @@ from typing import Any
 
 from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Layout
+from crispy_forms.layout import Div, Field, Fieldset, Layout
 from django import forms
 from django.utils.translation import gettext as _
 
@@ -43,7 +43,8 @@ class TypedField(forms.Field):
 
 def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
     label = variable.label + (f" ({variable.unit})" if variable.unit else "")
-    help_text = variable.help
+    # Optional values share one explanation (the group's legend); each keeps only its range.
+    help_text = "" if variable.optional else variable.help
     if variable.kind == engine.NUMBER:
         attrs: dict[str, Any] = {"step": "any", "inputmode": "decimal", "autocomplete": "off"}
         if variable.minimum is not None:
@@ -96,9 +97,16 @@ class StepForm(forms.Form):
         parts: list[Any] = [Field(key) for key in required]
         if optional:
             parts.append(
-                Div(
-                    *[Field(key, wrapper_class="col-sm-6") for key in optional],
-                    css_class="row optional-fields",
+                Fieldset(
+                    _(
+                        "Laboratory values, if available "
+                        "(optional: recorded with the result, never used to route)"
+                    ),
+                    Div(
+                        *[Field(key, wrapper_class="col-sm-6") for key in optional],
+                        css_class="row",
+                    ),
+                    css_class="optional-fields mt-3",
                 )
             )
         parts.append("revision")

@@ -17,7 +17,21 @@ from .messages import translated
 from .models import Node, Recommendation
 
 SECTION_LABELS = dict(Recommendation.Section.choices)
-SECTION_ORDER = [value for value, _ in Recommendation.Section.choices]
+# Cautions first, then the management itself; the workup and imaging already done come last.
+SECTION_ORDER = [
+    "caution",
+    "surgery",
+    "preoperative",
+    "systemic",
+    "locoregional",
+    "surveillance",
+    "special",
+    "followup",
+    "general",
+    "workup",
+    "imaging",
+]
+assert set(SECTION_ORDER) == set(SECTION_LABELS), "every section needs a place in SECTION_ORDER"
 STAGE_LABELS = dict(Node.Stage.choices)
 
 
@@ -66,11 +80,14 @@ def trail(
     snapshot: engine.Snapshot, result: engine.Evaluation, answers: dict[str, Any], slug: str, walk_id: Any
 ) -> list[TrailItem]:
     items = []
+    listed: set[str] = set()
     for node_slug in result.path:
         node = snapshot.nodes[node_slug]
         for key in node.fields:
-            if key not in answers:
+            # A variable asked again later on the path (e.g. SSTR status) is answered once.
+            if key not in answers or key in listed:
                 continue
+            listed.add(key)
             variable = snapshot.variables[key]
             items.append(
                 TrailItem(
@@ -136,6 +153,8 @@ def _reason(snapshot: engine.Snapshot, condition: engine.Condition, value: Any) 
     variable = snapshot.variables.get(condition.variable)
     if value is None or variable is None:
         return described
+    if condition.op == "eq" and condition.value == value:
+        return described  # "Disease extent = Metastatic" already says the answer
     return _("%(condition)s (answer: %(answer)s)") % {
         "condition": described,
         "answer": translated(variable.display(value)),
@@ -156,8 +175,11 @@ def grouped(recs: list[RecView], *, include_cautions: bool = True) -> list[tuple
 
 
 def trace_steps(snapshot: engine.Snapshot, result: engine.Evaluation) -> list[TraceStep]:
+    """The decisions of the walk; steps that lead on unconditionally decide nothing and are left out."""
     steps = []
     for decision in result.trace:
+        if not decision.fired:
+            continue
         reasons = tuple(_reason(snapshot, fired.condition, fired.value) for fired in decision.fired)
         steps.append(
             TraceStep(

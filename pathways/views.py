@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
@@ -59,7 +59,7 @@ def pathway_start(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def walk_detail(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
-    walk = selectors.walk_for(walk_id, slug)
+    walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
     result = engine.evaluate(snapshot, walk.answers)
     if not result.complete:
@@ -69,7 +69,7 @@ def walk_detail(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResp
 
 @require_http_methods(["GET", "POST"])
 def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) -> HttpResponse:
-    walk = selectors.walk_for(walk_id, slug)
+    walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
     result = engine.evaluate(snapshot, walk.answers)
     if not _askable(snapshot, result, node):
@@ -107,7 +107,7 @@ def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) ->
 def walk_flowchart(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
     """The pathway's flowchart with this walk's path: loaded into a step page when its panel is
     opened (htmx), or a page of its own (no JavaScript, or a link opened on its own)."""
-    walk = selectors.walk_for(walk_id, slug)
+    walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
     result = engine.evaluate(snapshot, walk.answers)
     step = request.GET.get("step", "")
@@ -139,6 +139,14 @@ def api_evaluate(request: HttpRequest, slug: str) -> JsonResponse:
         return JsonResponse({"errors": {"case": api.TOO_LARGE}}, status=400)
     status, body = api.evaluate_case(slug, raw)
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _walk(request: HttpRequest, walk_id: uuid.UUID, slug: str) -> Walk:
+    """The walk, if this request may see it: a draft's preview walk is for staff only."""
+    walk = selectors.walk_for(walk_id, slug)
+    if walk.is_preview and not (request.user.is_authenticated and request.user.is_staff):
+        raise Http404("No such walk.")
+    return walk
 
 
 def _is_uuid(value: str) -> bool:
@@ -190,20 +198,22 @@ def _render_walk(
     showing = node or result.current
     context: dict[str, Any] = {
         "walk": walk,
+        "preview": walk.is_preview,
         "version": walk.version,
         "pathway": walk.version.pathway,
         "snapshot": snapshot,
         "result": result,
         "alert": alert,
         "trail": presentation.trail(snapshot, result, walk.answers, slug, walk.pk),
-        "recommendations": presentation.rec_views(snapshot, result.recommendations, result, walk.answers),
         "references": list(snapshot.references.values()),
         "stages": presentation.stages(snapshot, result, showing),
     }
     if showing is None:
         template = "pathways/result.html"
-        recs = context["recommendations"]
+        # Only the result explains each recommendation; steps stay light to swap.
+        recs = presentation.rec_views(snapshot, result.recommendations, result, walk.answers)
         context.update(
+            recommendations=recs,
             outcome=snapshot.nodes[result.outcome],
             cautions=[rec for rec in recs if rec.section == "caution"],
             sections=presentation.grouped(recs, include_cautions=False),
@@ -232,9 +242,11 @@ def _render_walk(
             changing=showing != result.current,
             action=presentation.step_url(slug, walk.pk, showing),
             form=form or StepForm(snapshot, step_node, answers=walk.answers, revision=walk.revision),
-            sections=presentation.grouped(context["recommendations"]),
+            sections=presentation.grouped(presentation.rec_views(snapshot, result.recommendations)),
         )
-    if request.htmx and not request.htmx.history_restore_request:
+    # An htmx swap gets the #walk partial, which then carries its own <title> for the tab.
+    context["partial"] = bool(request.htmx and not request.htmx.history_restore_request)
+    if context["partial"]:
         template += "#walk"
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ("HX-Request",))

@@ -254,7 +254,7 @@ def test_new_edge_added_inline_on_a_node_joins_the_nodes_version(
 def test_node_page_lists_its_edges_and_recommendations(admin: Client, pnet_version: PathwayVersion) -> None:
     node = Node.objects.get(version=pnet_version, slug="insulinoma_sstr")
     page = admin.get(change_url(node)).content.decode()
-    assert "caution.ssa_insulinoma_sstr_negative" in page and "SSTR imaging = Negative" in page
+    assert "caution.ssa_insulinoma_sstr_negative" in page and "SSTR imaging is Negative" in page
     ki67 = admin.get(change_url(Node.objects.get(version=pnet_version, slug="ki67"))).content.decode()
     assert "Ki-67 index &gt; 20 %" in ki67  # the edge to differentiation, described
 

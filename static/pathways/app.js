@@ -129,7 +129,9 @@
     if (!target || target.id !== "walk") { return; }
     revealScriptedControls();
     var container = walk();
-    focusHeading();
+    // After a refused answer, put the user on the field to correct; otherwise on the new step.
+    var invalid = container && container.querySelector("form[data-step] [aria-invalid=true], form[data-step] .is-invalid");
+    if (invalid) { invalid.focus(); } else { focusHeading(); }
     if (container) {
       var errors = fieldErrors(container);
       if (errors.length) {

@@ -400,12 +400,6 @@ def test_refreshing_a_step_and_reopening_a_finished_walk_show_the_same_state(
     assert (reopened.outcome(), reopened.codes(), reopened.trail_keys()) == shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The trail lists sstr_status twice (with two Change links) when an insulinoma walk "
-    "reaches a second SSTR question already answered: presentation.trail does not skip "
-    "variables it has already listed.",
-)
 def test_an_answer_asked_twice_on_the_path_appears_once_in_the_trail(page: Page) -> None:
     wizard = Wizard(page)
     wizard.start()
@@ -420,11 +414,6 @@ def test_an_answer_asked_twice_on_the_path_appears_once_in_the_trail(page: Page)
     assert keys.count("sstr_status") == 1, keys
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="With JavaScript on, the tab title stays the first step's title for the whole walk: "
-    "the htmx partial carries no <title>, so history entries and screen readers name the wrong page.",
-)
 def test_the_tab_title_names_the_step_shown_after_an_htmx_swap(page: Page) -> None:
     wizard = Wizard(page)
     wizard.start()
