@@ -301,3 +301,20 @@ def test_a_step_costs_the_same_few_queries_at_any_depth(client: Client, pnet_ver
     )
     assert first_get == deep_get <= 2
     assert first_post == deep_post <= 4
+
+
+def test_a_preview_walk_is_for_staff_only_and_marked_as_a_preview(client: Client, pnet_version: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from pathways import services
+
+    walk = services.start_walk(pnet_version, preview=True)
+    url = step_url(walk, "syndrome")
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"revision": 0, "suspected_syndrome": "none"}).status_code == 404
+    staff = get_user_model().objects.create_user("editor", password="pw-editor-123", is_staff=True)
+    client.force_login(staff)
+    html = client.get(url).content.decode()
+    assert "preview-banner" in html and "not for patient care" in html
+    normal = start(client)
+    assert "preview-banner" not in client.get(step_url(normal, "syndrome")).content.decode()
