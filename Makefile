@@ -36,7 +36,7 @@ serve: install
 ## loadtest: simulated clinicians walking the pathway against gunicorn (CLINICIANS, DURATION, DATABASE_URL)
 CLINICIANS ?= 50
 DURATION ?= 60
-THINK ?= 3
+THINK ?= 1
 P95_BUDGET_MS ?= 300
 WARMUP ?= 5
 loadtest: install

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve", action="store_true", help="start gunicorn (production settings) first")
     parser.add_argument("--clinicians", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds; walks in progress finish")
-    parser.add_argument("--think", type=float, default=3.0, help="mean seconds a clinician reads a step")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds a clinician reads a step")
     parser.add_argument("--pathway", default="pnet")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument(
