@@ -3,61 +3,75 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import api, engine, presentation, selectors, services
 from .forms import StepForm
 from .models import Walk
 
 WALK_COOKIE_SALT = "pathways.walk"
+# A walk left longer than this is not reopened by itself: on a shared workstation the next
+# clinician must not land in someone else's case. The start page offers it instead.
+RESUME_WITHIN = timedelta(minutes=30)
 
 
 def _walk_cookie(slug: str) -> str:
     return f"walk_{slug}"
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "pathways/home.html", {"versions": selectors.published_pathways()})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def pathway_start(request: HttpRequest, slug: str) -> HttpResponse:
     version = selectors.published_version(slug)
     if request.method == "POST":
         walk = services.start_walk(version)
         snapshot = selectors.snapshot_for(version)
         response = _after_change(request, walk, snapshot, engine.evaluate(snapshot, {}))
+        # A browser-session cookie: it goes when the browser closes (shared workstations).
         response.set_signed_cookie(
             _walk_cookie(slug),
             str(walk.pk),
             salt=WALK_COOKIE_SALT,
-            max_age=60 * 60 * 12,
             httponly=True,
             samesite="Lax",
             secure=request.is_secure(),
         )
         return response
-    walk_id = request.get_signed_cookie(_walk_cookie(slug), default=None, salt=WALK_COOKIE_SALT)
-    if walk_id and _is_uuid(walk_id):
-        walk = Walk.objects.filter(pk=walk_id, completed_at__isnull=True, version__pathway__slug=slug).first()
-        if walk is not None:
-            return redirect("pathways:walk_detail", slug=slug, walk_id=walk.pk)
-    response = render(request, "pathways/intro.html", {"version": version, "pathway": version.pathway})
+    unfinished = _unfinished_walk(request, slug)
+    if unfinished is not None and timezone.now() - unfinished.updated_at < RESUME_WITHIN:
+        return redirect("pathways:walk_detail", slug=slug, walk_id=unfinished.pk)
+    context = {"version": version, "pathway": version.pathway, "unfinished": unfinished}
+    response = render(request, "pathways/intro.html", context)
     add_never_cache_headers(response)
     return response
 
 
-@require_GET
+def _unfinished_walk(request: HttpRequest, slug: str) -> Walk | None:
+    """This browser's last walk of the pathway, if it is not finished."""
+    walk_id = request.get_signed_cookie(_walk_cookie(slug), default=None, salt=WALK_COOKIE_SALT)
+    if not walk_id or not _is_uuid(walk_id):
+        return None
+    return Walk.objects.filter(
+        pk=walk_id, completed_at__isnull=True, is_preview=False, version__pathway__slug=slug
+    ).first()
+
+
+@require_safe
 def walk_detail(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
@@ -67,17 +81,17 @@ def walk_detail(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResp
     return _render_walk(request, walk, snapshot, result)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) -> HttpResponse:
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
     result = engine.evaluate(snapshot, walk.answers)
     if not _askable(snapshot, result, node):
-        if request.method == "GET":
+        if request.method != "POST":
             return redirect("pathways:walk_detail", slug=slug, walk_id=walk.pk)
         alert = _("That question is not part of this walk's path now. Nothing was changed.")
         return _render_walk(request, walk, snapshot, result, alert=alert, status=409)
-    if request.method == "GET":
+    if request.method != "POST":
         return _render_walk(request, walk, snapshot, result, node=node)
 
     form = StepForm(
@@ -103,7 +117,7 @@ def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) ->
     return _after_change(request, walk, snapshot, new_result)
 
 
-@require_GET
+@require_safe
 def walk_flowchart(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
     """The pathway's flowchart with this walk's path: loaded into a step page when its panel is
     opened (htmx), or a page of its own (no JavaScript, or a link opened on its own)."""

@@ -318,3 +318,26 @@ def test_a_preview_walk_is_for_staff_only_and_marked_as_a_preview(client: Client
     assert "preview-banner" in html and "not for patient care" in html
     normal = start(client)
     assert "preview-banner" not in client.get(step_url(normal, "syndrome")).content.decode()
+
+
+def test_a_walk_left_for_a_while_is_offered_not_reopened(client: Client, pnet_version: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    walk = start(client)
+    Walk.objects.filter(pk=walk.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    response = client.get("/pathways/pnet/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Resume that walk" in html and str(walk.pk) in html
+    form = re.search(r"<form data-step.*?</form>", html, re.S).group(0)
+    assert form.count("<button") == 1
+    Walk.objects.filter(pk=walk.pk).update(completed_at=timezone.now())
+    assert "Resume that walk" not in client.get("/pathways/pnet/").content.decode()
+
+
+def test_head_requests_are_answered_like_get(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    for url in ("/", "/pathways/pnet/", step_url(walk, "syndrome")):
+        assert client.head(url).status_code in (200, 302)
