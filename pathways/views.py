@@ -53,7 +53,8 @@ def pathway_start(request: HttpRequest, slug: str) -> HttpResponse:
         )
         return response
     unfinished = _unfinished_walk(request, slug)
-    if unfinished is not None and timezone.now() - unfinished.updated_at < RESUME_WITHIN:
+    resume = unfinished is not None and timezone.now() - unfinished.updated_at < RESUME_WITHIN
+    if resume and "new" not in request.GET:
         return redirect("pathways:walk_detail", slug=slug, walk_id=unfinished.pk)
     context = {"version": version, "pathway": version.pathway, "unfinished": unfinished}
     response = render(request, "pathways/intro.html", context)

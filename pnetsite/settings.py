@@ -234,8 +234,6 @@ AXES_CLIENT_IP_CALLABLE = "pnetsite.client_ip.client_ip"
 AXES_USERNAME_CALLABLE = "pnetsite.client_ip.client_username"
 AXES_VERBOSE = False
 
-# Walks of this long are kept on the "resume" cookie; the walk itself stays on the server.
-WALK_COOKIE_MAX_AGE = 60 * 60 * 12
 
 LOGGING = {
     "version": 1,

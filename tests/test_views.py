@@ -341,3 +341,14 @@ def test_head_requests_are_answered_like_get(client: Client, pnet_version: Any) 
     walk = start(client)
     for url in ("/", "/pathways/pnet/", step_url(walk, "syndrome")):
         assert client.head(url).status_code in (200, 302)
+
+
+def test_a_new_walk_can_be_started_in_the_middle_of_one(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    html = client.get(step_url(walk, "syndrome")).content.decode()
+    assert "/pathways/pnet/?new=1" in html
+    intro = client.get("/pathways/pnet/?new=1")
+    assert intro.status_code == 200
+    assert "Start a new walk" in intro.content.decode()
+    client.post("/pathways/pnet/")
+    assert Walk.objects.count() == 2
