@@ -43,11 +43,37 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
-    env = production_env(tmp_path)
+    env = production_env(tmp_path, DJANGO_DEBUG="0")
     del env["DJANGO_SECRET_KEY"]
     result = manage(env, "check")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_the_wsgi_application_refuses_to_load_without_a_secret_key(tmp_path):
+    env = production_env(tmp_path)
+    del env["DJANGO_SECRET_KEY"]
+    result = subprocess.run(
+        [sys.executable, "-c", "import pnetsite.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_manage_py_on_an_unconfigured_checkout_runs_as_development(tmp_path):
+    env = production_env(tmp_path)
+    del env["DJANGO_SECRET_KEY"]
+    assert manage(env, "migrate", "-v0").returncode == 0
+    case = tmp_path / "case.json"
+    case.write_text('{"suspected_syndrome": "none"}')
+    result = manage(env, "evaluate_pathway", "pnet", str(case))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["missing"] == ["functional_status"]
 
 
 def test_bad_boolean_or_number_in_the_environment_fails_loudly(tmp_path):
