@@ -39,6 +39,9 @@ def snapshot_for(version: PathwayVersion) -> engine.Snapshot:
     if snapshot is None:
         snapshot = engine.snapshot_from_document(engine_document(version), version_id=version.pk)
         with _lock:
+            # An edited draft gets a new hash: forget its older snapshots so the cache stays small.
+            for stale in [k for k in _snapshots if k[0] == version.pk]:
+                del _snapshots[stale]
             _snapshots[key] = snapshot
     return snapshot
 

@@ -45,3 +45,15 @@ def test_snapshot_build_queries_do_not_grow_with_the_pathway(
     selectors.clear_snapshot_cache()
     with django_assert_num_queries(10):
         selectors.snapshot_for(version)
+
+
+@pytest.mark.django_db
+def test_an_edited_draft_keeps_one_snapshot_in_the_cache(pnet_version) -> None:
+    from pathways import selectors
+
+    selectors.clear_snapshot_cache()
+    for token in ("a", "b", "c"):
+        pnet_version.content_hash = token
+        selectors.snapshot_for(pnet_version)
+    assert [key for key in selectors._snapshots if key[0] == pnet_version.pk] == [(pnet_version.pk, "c")]
+    selectors.clear_snapshot_cache()
