@@ -143,7 +143,7 @@ def test_publisher_previewing_a_hostile_draft_publishes_nothing(watched, site_ur
     """Markup in a draft's help text, label, unit and choice labels that would post to the publish
     URL when loaded (with the form's CSRF token) stays text: no request, nothing published."""
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Group, Permission
 
     from pathways import authoring
     from pathways.models import PathwayVersion, Variable
@@ -162,7 +162,15 @@ def test_publisher_previewing_a_hostile_draft_publishes_nothing(watched, site_ur
         variable.choices = [[value, f"{label} {attack}"] for value, label in variable.choices]
         variable.save()
     publisher = get_user_model().objects.create_user("pub", password=PUBLISHER_PASSWORD, is_staff=True)
-    publisher.groups.add(Group.objects.get(name="Pathway publishers"))
+    # The role as the authoring migration defines it (an earlier browser test may have flushed it).
+    publishers, _ = Group.objects.get_or_create(name="Pathway publishers")
+    publishers.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="pathways",
+            codename__in=["view_pathwayversion", "change_pathwayversion", "publish_pathwayversion"],
+        )
+    )
+    publisher.groups.add(publishers)
 
     page.goto(f"{site_url}/admin/login/")
     page.fill("#id_username", "pub")
