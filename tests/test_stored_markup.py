@@ -282,3 +282,20 @@ def test_reference_with_an_unsafe_url_shows_it_as_text_not_a_link(url: str, pnet
     shown = [a for tag, a in page.elements if tag == "span" and a.get("class") == "ref-url"]
     assert shown, "the unsafe URL is not shown as text"
     assert Reference.objects.filter(version=published, url=url).exists()
+
+
+@pytest.mark.django_db
+def test_publish_is_refused_for_a_draft_with_a_right_to_left_override_in_a_label(pnet_version: Any):
+    draft = authoring.new_draft(pnet_version)
+    variable = Variable.objects.get(version=draft, key="tumor_size_cm")
+    variable.label = "Tumour size \u202e2 >"
+    variable.save()
+    with pytest.raises(authoring.PublishRefused) as refused:
+        authoring.publish(draft, note="Relabel the size")
+    messages = [p.message for p in refused.value.problems if p.code == "unsafe-text"]
+    assert messages == [
+        "The variable tumor_size_cm: the label contains a right-to-left override (U+202E), "
+        "which is invisible: remove it."
+    ]
+    draft.refresh_from_db()
+    assert draft.status == PathwayVersion.Status.DRAFT
