@@ -13,6 +13,7 @@ from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Fieldset, Layout
 from django import forms
+from django.utils.html import conditional_escape
 from django.utils.translation import gettext as _
 
 from . import engine
@@ -59,7 +60,10 @@ def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
         widget = forms.RadioSelect(choices=[("true", _("Yes")), ("false", _("No"))])
     else:
         widget = forms.RadioSelect(choices=list(variable.choices))
-    return TypedField(variable, label=label, help_text=help_text, required=required, widget=widget)
+    # crispy-bootstrap5 renders help text with |safe: it must only ever see escaped text.
+    return TypedField(
+        variable, label=label, help_text=conditional_escape(help_text), required=required, widget=widget
+    )
 
 
 class StepForm(forms.Form):

@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -111,6 +113,7 @@ def check_document(document: Any) -> Report:
     _check_references(document, report)
     if report.errors:
         return _finish(report, started)
+    _check_text(document, report)
     snapshot = engine.snapshot_from_document(document)
     _check_content(document, snapshot, report)
     acyclic = _check_graph(snapshot, report)
@@ -333,6 +336,133 @@ def _condition_error(condition: dict[str, Any], variables: Mapping[str, dict[str
 def _https_problem(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme != "https" or not parts.netloc
+
+
+# Text --------------------------------------------------------------------------------------------
+
+# The longest text the gate accepts, in characters, by kind of field.
+LABEL_LIMIT = 200  # labels, titles, units, choice labels, reference labels
+HELP_LIMIT = 2_000  # help texts, notes, citations, URLs, descriptions of checks
+TEXT_LIMIT = 10_000  # Markdown bodies and texts, the pathway's descriptions, change notes
+
+# Characters that change how text reads without showing themselves: a label could then display
+# differently from what is stored (e.g. a right-to-left override reversing "5 cm" and "< 2").
+INVISIBLE = {
+    **{chr(c): "a bidirectional control character" for c in range(0x202A, 0x202F)},
+    **{chr(c): "a bidirectional isolate" for c in range(0x2066, 0x206A)},
+    "\u202e": "a right-to-left override",
+    "\u202d": "a left-to-right override",
+    "\u200e": "a left-to-right mark",
+    "\u200f": "a right-to-left mark",
+    "\u061c": "an Arabic letter mark",
+    "\u200b": "a zero-width space",
+    "\u200c": "a zero-width non-joiner",
+    "\u200d": "a zero-width joiner",
+    "\u2060": "a word joiner",
+    "\ufeff": "a zero-width no-break space",
+}
+CHOICE_VALUE = re.compile(r"[a-z0-9_]+")
+# Characters read as one another, and what they are compared as.
+_LOOK_ALIKE = str.maketrans({"0": "o", "1": "l", "i": "l", "5": "s", "2": "z", "8": "b", "_": None})
+
+_ITEM_TEXT: dict[str, tuple[str, str, dict[str, int]]] = {
+    # document key: (what an item is called, its naming field, {text field: limit})
+    "variables": ("variable", "key", {"label": LABEL_LIMIT, "unit": LABEL_LIMIT, "help": HELP_LIMIT}),
+    "nodes": ("node", "slug", {"title": LABEL_LIMIT, "body": TEXT_LIMIT}),
+    "edges": ("edge", "", {"note": HELP_LIMIT}),
+    "recommendations": (
+        "recommendation",
+        "code",
+        {"title": LABEL_LIMIT, "text": TEXT_LIMIT, "note": HELP_LIMIT},
+    ),
+    "references": (
+        "reference",
+        "label",
+        {"label": LABEL_LIMIT, "citation": HELP_LIMIT, "url": HELP_LIMIT, "note": HELP_LIMIT},
+    ),
+    "safety_rules": ("safety rule", "name", {"description": HELP_LIMIT}),
+    "test_cases": ("test case", "name", {"description": HELP_LIMIT}),
+}
+_PATHWAY_TEXT = {
+    "title": LABEL_LIMIT,
+    "summary": TEXT_LIMIT,
+    "intended_use": TEXT_LIMIT,
+    "disclaimer": TEXT_LIMIT,
+    "source": TEXT_LIMIT,
+}
+_MULTILINE_LIMITS = (HELP_LIMIT, TEXT_LIMIT)
+
+
+def text_problem(text: str, limit: int) -> str | None:
+    """Why ``text`` cannot be published in a field of ``limit`` characters, or None.
+
+    Longer fields may hold line breaks and tabs; no field holds other control characters or
+    the invisible characters of :data:`INVISIBLE`.
+    """
+    for char in text:
+        if char in INVISIBLE:
+            return f"contains {INVISIBLE[char]} (U+{ord(char):04X}), which is invisible: remove it"
+        allowed = limit in _MULTILINE_LIMITS and char in "\n\r\t"
+        if unicodedata.category(char) == "Cc" and not allowed:
+            return f"contains a control character (U+{ord(char):04X}): remove it"
+    if len(text) > limit:
+        return f"is {len(text):,} characters long; at most {limit:,} are allowed"
+    return None
+
+
+def look_alike(value: str) -> str:
+    """What a choice value is compared as, so that "n0ne" and "none" count as the same."""
+    return value.translate(_LOOK_ALIKE).replace("rn", "m").replace("vv", "w")
+
+
+def _check_text(document: dict[str, Any], report: Report) -> None:
+    def refuse(code: str, message: str, node: str | None = None) -> None:
+        report.add(ERROR, code, message, node)
+
+    def check(where: str, name: str, text: Any, limit: int, node: str | None = None) -> None:
+        if isinstance(text, str):
+            problem = text_problem(text, limit)
+            if problem:
+                code = "text-too-long" if problem.startswith("is ") else "unsafe-text"
+                refuse(code, f"{where}: the {name} {problem}.", node)
+
+    for name, limit in _PATHWAY_TEXT.items():
+        check("The pathway", name.replace("_", " "), document["pathway"].get(name), limit)
+    check("This version", "change note", (document.get("version") or {}).get("note"), TEXT_LIMIT)
+    for key, (kind, naming, fields) in _ITEM_TEXT.items():
+        for item in document.get(key) or ():
+            if key == "edges":
+                where = f"The edge {item['source']} → {item['target']} (#{item['order']})"
+                node = item["source"]
+            else:
+                where = f"The {kind} {item[naming]}"
+                node = item["slug"] if key == "nodes" else (item.get("nodes") or [None])[0]
+            for name, limit in fields.items():
+                check(where, name, item.get(name), limit, node)
+    for variable in document["variables"]:
+        _check_choices(variable, refuse, check)
+
+
+def _check_choices(variable: dict[str, Any], refuse: Any, check: Any) -> None:
+    where = f"The variable {variable['key']}"
+    seen: dict[str, str] = {}
+    for value, label in variable.get("choices") or ():
+        check(where, f"label of the choice “{value}”", label, LABEL_LIMIT)
+        if not CHOICE_VALUE.fullmatch(value) or len(value) > LABEL_LIMIT:
+            shown = value[:40].encode("ascii", "backslashreplace").decode()
+            refuse(
+                "bad-choice-value",
+                f"{where}: the choice value “{shown}” must be lowercase ASCII letters, digits and "
+                "underscores only.",
+            )
+            continue
+        other = seen.setdefault(look_alike(value), value)
+        if other != value:
+            refuse(
+                "confusable-choices",
+                f"{where}: the choice values “{other}” and “{value}” look alike; make them clearly "
+                "different.",
+            )
 
 
 # Content rules ---------------------------------------------------------------------------------

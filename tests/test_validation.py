@@ -403,3 +403,123 @@ def test_outcome_outside_the_management_stage_is_a_warning() -> None:
     document = small_document()
     document["nodes"][3]["stage"] = "imaging"
     assert problems(document) == [("warning", "outcome-not-management", "watch")]
+
+
+# Text: invisible, control and look-alike characters, and lengths ---------------------------------
+
+HIDDEN_CHARACTERS = {
+    "right-to-left override": "\u202e",
+    "left-to-right embedding": "\u202a",
+    "pop directional formatting": "\u202c",
+    "left-to-right isolate": "\u2066",
+    "pop directional isolate": "\u2069",
+    "zero-width space": "\u200b",
+    "zero-width non-joiner": "\u200c",
+    "zero-width joiner": "\u200d",
+    "word joiner": "\u2060",
+    "byte order mark": "\ufeff",
+    "bell": "\x07",
+    "escape": "\x1b",
+    "delete": "\x7f",
+    "C1 control": "\x85",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_CHARACTERS))
+def test_hidden_character_in_a_label_is_refused_naming_the_field_and_the_item(name: str) -> None:
+    document = small_document()
+    document["variables"][1]["label"] = f"Size{HIDDEN_CHARACTERS[name]} < 2"
+    refused = [p for p in validation.validate_document(document) if p.code == "unsafe-text"]
+    assert [p.severity for p in refused] == ["error"]
+    assert "The variable size: the label contains" in refused[0].message
+    assert f"U+{ord(HIDDEN_CHARACTERS[name]):04X}" in refused[0].message
+
+
+@pytest.mark.parametrize(
+    ("plant", "where"),
+    [
+        (lambda d: d["nodes"][0].update(title="Grade\u202e?"), "The node start: the title"),
+        (lambda d: d["nodes"][0].update(body="Read \u200bthis"), "The node start: the body"),
+        (lambda d: d["variables"][1].update(unit="c\u200dm"), "The variable size: the unit"),
+        (lambda d: d["variables"][1].update(help="mm\x00"), "The variable size: the help"),
+        (lambda d: d["recommendations"][0].update(title="Watch\u2066"), "the title"),
+        (lambda d: d["recommendations"][0].update(note="\ufeffnote"), "the note"),
+        (lambda d: d["references"][0].update(citation="Ref\u202b"), "The reference 1: the citation"),
+        (lambda d: d["pathway"].update(disclaimer="\u202eFor"), "The pathway: the disclaimer"),
+        (lambda d: d["version"].update(note="v2\u2067"), "This version: the change note"),
+        (
+            lambda d: d["variables"][0].update(choices=[["low", "Lo\u202ew"], ["high", "High"]]),
+            "The variable grade: the label of the choice “low”",
+        ),
+    ],
+)
+def test_hidden_character_in_any_content_field_is_refused(plant: Any, where: str) -> None:
+    document = small_document()
+    plant(document)
+    refused = [p.message for p in validation.validate_document(document) if p.code == "unsafe-text"]
+    assert len(refused) == 1 and where in refused[0], refused
+
+
+def test_line_breaks_and_tabs_are_allowed_in_long_text_but_not_in_labels() -> None:
+    document = small_document()
+    document["nodes"][0]["body"] = "First line\n\n\tSecond line\r\n"
+    assert "unsafe-text" not in codes(document)
+    document["variables"][0]["label"] = "Grade\nof tumour"
+    assert "unsafe-text" in codes(document)
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("label", validation.LABEL_LIMIT), ("help", validation.HELP_LIMIT)],
+)
+def test_overlong_variable_text_is_refused(field: str, limit: int) -> None:
+    document = small_document()
+    document["variables"][0][field] = "x" * limit
+    assert "text-too-long" not in codes(document)
+    document["variables"][0][field] = "x" * (limit + 1)
+    messages = [p.message for p in validation.validate_document(document) if p.code == "text-too-long"]
+    assert messages == [
+        f"The variable grade: the {field} is {limit + 1:,} characters long; at most {limit:,} are allowed."
+    ]
+
+
+def test_ten_thousand_character_label_and_overlong_text_are_refused() -> None:
+    document = small_document()
+    document["nodes"][0]["title"] = "G" * 10_000
+    document["recommendations"][0]["text"] = "t" * (validation.TEXT_LIMIT + 1)
+    refused = [
+        (p.message.split(":")[0], p.node)
+        for p in validation.validate_document(document)
+        if p.code == "text-too-long"
+    ]
+    assert ("The node start", "start") in refused
+    assert len(refused) == 2
+
+
+@pytest.mark.parametrize("value", ["Nоne", "None", "no ne", "nöne", "no-ne", "", "ｎｏｎｅ"])
+def test_choice_value_must_be_plain_lowercase_ascii(value: str) -> None:
+    document = small_document()
+    document["variables"][0]["choices"].append([value, "Other"])
+    messages = [p.message for p in validation.validate_document(document) if p.code == "bad-choice-value"]
+    assert len(messages) == 1 and "The variable grade" in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("none", "n0ne"), ("low", "l0w"), ("high", "hlgh"), ("not_done", "notdone"), ("worn", "wom")],
+)
+def test_look_alike_choice_values_are_refused(first: str, second: str) -> None:
+    document = small_document()
+    choices = document["variables"][0]["choices"]
+    choices += [[value, value.title()] for value in (first, second) if value not in {c[0] for c in choices}]
+    messages = [p.message for p in validation.validate_document(document) if p.code == "confusable-choices"]
+    assert messages == [
+        f"The variable grade: the choice values “{first}” and “{second}” look alike; "
+        "make them clearly different."
+    ]
+
+
+def test_pnet_content_passes_the_text_checks(pnet_document: dict[str, Any]) -> None:
+    report = validation.Report()
+    validation._check_text(pnet_document, report)
+    assert report.problems == []

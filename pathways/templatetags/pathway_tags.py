@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
-from ..rendering import render_markdown
+from ..rendering import render_markdown, safe_href
 
 register = template.Library()
 
@@ -17,6 +17,12 @@ register = template.Library()
 @register.filter(name="markdown")
 def markdown_filter(text: str) -> SafeString:
     return render_markdown(text or "")
+
+
+@register.filter(name="safe_href")
+def safe_href_filter(url: str) -> str:
+    """The URL if it may be a link (https, mailto, in-page anchor), else an empty string."""
+    return safe_href(url)
 
 
 @register.simple_tag

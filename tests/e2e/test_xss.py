@@ -137,3 +137,67 @@ def test_app_pages_hold_the_strict_policy_without_violations(watched, site_url):
     page.wait_for_timeout(200)
     assert page.evaluate("() => window.pwned === undefined")
     assert any("script-src" in violation for violation in watch.violations), watch.violations
+
+
+def test_publisher_previewing_a_hostile_draft_publishes_nothing(watched, site_url):
+    """Markup in a draft's help text, label, unit and choice labels that would post to the publish
+    URL when loaded (with the form's CSRF token) stays text: no request, nothing published."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    from pathways import authoring
+    from pathways.models import PathwayVersion, Variable
+
+    page, watch = watched
+    published = PathwayVersion.objects.get(pathway__slug="pnet", status="published")
+    draft = authoring.new_draft(published)
+    publish_path = f"/admin/pathways/pathwayversion/{draft.pk}/publish/"
+    attack = (
+        f'<span class="smuggled" hx-post="{publish_path}" hx-trigger="load" '
+        f'hx-vals=\'{{"note": "smuggled"}}\'>x</span>'
+    )
+    for variable in Variable.objects.filter(version=draft):
+        variable.help_text = f"{variable.help_text} {attack}"
+        variable.label = f"{variable.label} {attack}"
+        variable.choices = [[value, f"{label} {attack}"] for value, label in variable.choices]
+        variable.save()
+    publisher = get_user_model().objects.create_user("pub", password=PUBLISHER_PASSWORD, is_staff=True)
+    # The role as the authoring migration defines it (an earlier browser test may have flushed it).
+    publishers, _ = Group.objects.get_or_create(name="Pathway publishers")
+    publishers.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="pathways",
+            codename__in=["view_pathwayversion", "change_pathwayversion", "publish_pathwayversion"],
+        )
+    )
+    publisher.groups.add(publishers)
+
+    page.goto(f"{site_url}/admin/login/")
+    page.fill("#id_username", "pub")
+    page.fill("#id_password", PUBLISHER_PASSWORD)
+    page.click("input[type=submit]")
+    page.goto(f"{site_url}/admin/pathways/pathwayversion/{draft.pk}/change/")
+    with page.context.expect_page() as opened:
+        page.locator("form[action$='/preview/'] button[type=submit]").click()
+    preview = opened.value
+    preview.on("request", lambda request: watch.requests.append(request.url))
+    preview.wait_for_selector("form[data-step] input[name=suspected_syndrome]")
+    preview.wait_for_timeout(800)  # htmx would have fired its load trigger by now
+    assert not [url for url in watch.requests if "/publish/" in url]
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    assert preview.locator(".smuggled").count() == 0
+    assert "hx-post=" in preview.locator("form[data-step]").inner_text()  # shown as text
+    # A choice and the step's own form still work through htmx.
+    preview.locator("input[name=suspected_syndrome][value=none]").check()
+    preview.locator("form[data-step] button[type=submit]").click()
+    preview.wait_for_selector("input[name=functional_status]")
+    preview.wait_for_timeout(800)
+    assert preview.locator(".smuggled").count() == 0
+    assert not [url for url in watch.requests if "/publish/" in url]
+    draft.refresh_from_db()
+    published.refresh_from_db()
+    assert (draft.status, published.status) == ("draft", "published")
+
+
+PUBLISHER_PASSWORD = "a-long-publisher-password-1"
