@@ -26,6 +26,8 @@ from .content_io import export_document
 from .models import (
     Edge,
     EdgeCondition,
+    GuidanceNote,
+    GuidanceNoteCondition,
     ImmutableVersionError,
     Node,
     NodeField,
@@ -682,3 +684,30 @@ class WalkAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: object) -> bool:
         return False
+
+
+class GuidanceNoteConditionInline(DraftOnlyInline):
+    model = GuidanceNoteCondition
+    fields = ("variable", "op", "value", "edit_revision")
+
+
+@admin.register(GuidanceNote)
+class GuidanceNoteAdmin(ParentAwareMixin, DraftOnlyAdmin):
+    """Where newer guidance differs from the source; shown after the management, never routing."""
+
+    list_display = ("code", "source", "checked_on", "version")
+    list_filter = (VersionStatusFilter, "version")
+    search_fields = ("code", "text", "source")
+    fields = (
+        "version",
+        "code",
+        "text",
+        "source",
+        "source_url",
+        "checked_on",
+        "when_codes",
+        "unless_codes",
+        "order",
+        "edit_revision",
+    )
+    inlines = [GuidanceNoteConditionInline]

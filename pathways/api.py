@@ -63,10 +63,11 @@ def evaluate_case(slug: str, raw: bytes | str) -> tuple[int, dict[str, Any]]:
     answers, errors = engine.validate_case(snapshot, case)
     if errors:
         return 400, {"errors": errors}
-    return 200, answer(snapshot, engine.evaluate(snapshot, answers))
+    return 200, answer(snapshot, engine.evaluate(snapshot, answers), answers)
 
 
-def answer(snapshot: engine.Snapshot, result: engine.Evaluation) -> dict[str, Any]:
+def answer(snapshot: engine.Snapshot, result: engine.Evaluation, answers: dict[str, Any]) -> dict[str, Any]:
+    notes = engine.newer_guidance(snapshot, result, answers)
     return {
         "pathway": snapshot.pathway,
         "version": snapshot.version,
@@ -76,4 +77,5 @@ def answer(snapshot: engine.Snapshot, result: engine.Evaluation) -> dict[str, An
         "path": list(result.path),
         "missing": list(result.missing),
         "ignored": list(result.ignored),
+        "newer_guidance": [note.code for note in notes],
     }

@@ -190,6 +190,7 @@ def _fill(document: dict[str, Any], version: Any, apps: Any) -> None:
     NodePlacement.objects.bulk_create(placements)
     Citation.objects.bulk_create(citations)
     _import_checks(document, version, variables, apps)
+    _import_notes(document, version, variables, apps)
 
 
 def _import_checks(document: dict[str, Any], version: Any, variables: dict[str, Any], apps: Any) -> None:
@@ -226,6 +227,30 @@ def _import_checks(document: dict[str, Any], version: Any, variables: dict[str, 
                 order=order,
             )
             for order, item in enumerate(document.get("test_cases") or ())
+        )
+
+
+def _import_notes(document: dict[str, Any], version: Any, variables: dict[str, Any], apps: Any) -> None:
+    """Create the version's newer-guidance notes (absent in early migration states)."""
+    GuidanceNote = _optional_model(apps, "GuidanceNote")
+    if GuidanceNote is None:
+        return
+    GuidanceNoteCondition = _model(apps, "GuidanceNoteCondition")
+    for order, item in enumerate(document.get("newer_guidance") or ()):
+        note = GuidanceNote.objects.create(
+            version=version,
+            code=item["code"],
+            text=item["text"],
+            source=item["source"],
+            source_url=item.get("source_url") or "",
+            checked_on=item["checked_on"],
+            when_codes=list(item.get("when_codes") or ()),
+            unless_codes=list(item.get("unless_codes") or ()),
+            order=order,
+        )
+        GuidanceNoteCondition.objects.bulk_create(
+            GuidanceNoteCondition(note=note, variable=variables[c["variable"]], op=c["op"], value=c["value"])
+            for c in item.get("conditions") or ()
         )
 
 
@@ -333,6 +358,7 @@ def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
             for ref in references
         ],
         **_export_checks(version, apps, conditions),
+        **_export_notes(version, apps, conditions),
     }
 
 
@@ -369,3 +395,26 @@ def _export_checks(version: Any, apps: Any, conditions: Any) -> dict[str, list[d
                 item["expected_outcome"] = case.expected_outcome
             cases.append(item)
     return {"safety_rules": rules, "test_cases": cases}
+
+
+def _export_notes(version: Any, apps: Any, conditions: Any) -> dict[str, list[dict[str, Any]]]:
+    """The ``newer_guidance`` list; left out when there is none, so older content keeps its hash."""
+    GuidanceNote = _optional_model(apps, "GuidanceNote")
+    if GuidanceNote is None:
+        return {}
+    notes = [
+        {
+            "code": note.code,
+            "text": note.text,
+            "source": note.source,
+            "source_url": note.source_url,
+            "checked_on": note.checked_on.isoformat(),
+            "when_codes": list(note.when_codes),
+            "unless_codes": list(note.unless_codes),
+            "conditions": conditions(note.conditions.all()),
+        }
+        for note in GuidanceNote.objects.filter(version=version)
+        .prefetch_related("conditions__variable")
+        .order_by("order", "pk")
+    ]
+    return {"newer_guidance": notes} if notes else {}

@@ -45,6 +45,14 @@ def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chang
         "Test case",
         ("case", "must_include", "must_exclude", "expected_outcome"),
     )
+    changes += _diff_keyed(
+        old,
+        new,
+        "newer_guidance",
+        "code",
+        "Newer-guidance note",
+        ("text", "source", "source_url", "checked_on", "when_codes", "unless_codes", "conditions"),
+    )
     return changes
 
 

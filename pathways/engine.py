@@ -12,6 +12,7 @@ import operator
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from types import MappingProxyType
 from typing import Any
 
@@ -263,6 +264,31 @@ class Recommendation:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """Where newer guidance differs from the source: shown beside a result, never routing it.
+
+    Shown on a complete walk when any of ``when_codes`` is recommended (empty: on every complete
+    walk), none of ``unless_codes`` is, and all ``conditions`` hold.
+    """
+
+    code: str
+    text: str
+    source: str
+    checked_on: date | None = None
+    source_url: str = ""
+    when_codes: tuple[str, ...] = ()
+    unless_codes: tuple[str, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+
+    def shows(self, codes: frozenset[str] | set[str], answers: Mapping[str, Any]) -> bool:
+        if self.when_codes and codes.isdisjoint(self.when_codes):
+            return False
+        if not codes.isdisjoint(self.unless_codes):
+            return False
+        return _all_hold(self.conditions, answers)
+
+
+@dataclass(frozen=True, slots=True)
 class Edge:
     source: str
     target: str
@@ -299,6 +325,7 @@ class Snapshot:
     recommendations: Mapping[str, Recommendation]
     title: str = ""
     version_id: int | None = None
+    notes: tuple[Note, ...] = ()
     # Required fields per node, worked out once: evaluate() asks for them at every step.
     _required: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
@@ -421,6 +448,16 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         trace=tuple(trace),
         asked=tuple(asked),
     )
+
+
+def newer_guidance(snapshot: Snapshot, result: Evaluation, answers: Mapping[str, Any]) -> tuple[Note, ...]:
+    """The newer-guidance notes for a complete walk, in display order (none before it is complete)."""
+    if not result.complete:
+        return ()
+    codes = frozenset(result.codes)
+    # An answer the walk never asked (reported as ignored) must not show a note.
+    asked = {key: value for key, value in answers.items() if key in result.asked}
+    return tuple(note for note in snapshot.notes if note.shows(codes, asked))
 
 
 def _all_hold(conditions: tuple[Condition, ...], answers: Mapping[str, Any]) -> bool:
@@ -614,6 +651,19 @@ def snapshot_from_document(document: Mapping[str, Any], version_id: int | None =
         )
     if not start:
         raise PathwayError("the pathway has no start node")
+    notes = tuple(
+        Note(
+            code=item["code"],
+            text=item.get("text", ""),
+            source=item.get("source", ""),
+            checked_on=date.fromisoformat(item["checked_on"]) if item.get("checked_on") else None,
+            source_url=item.get("source_url") or "",
+            when_codes=tuple(item.get("when_codes") or ()),
+            unless_codes=tuple(item.get("unless_codes") or ()),
+            conditions=conditions(item.get("conditions")),
+        )
+        for item in document.get("newer_guidance") or ()
+    )
     pathway = document["pathway"]
     version = document.get("version") or {}
     return Snapshot(
@@ -626,4 +676,5 @@ def snapshot_from_document(document: Mapping[str, Any], version_id: int | None =
         references=MappingProxyType(references),
         recommendations=MappingProxyType(recommendations),
         version_id=version_id,
+        notes=notes,
     )

@@ -502,6 +502,51 @@ class PathwayTestCase(VersionContent):
         return self.name
 
 
+class GuidanceNote(VersionContent):
+    """Where newer guidance differs from the source: shown after the management, never routing it.
+
+    Shown on a complete walk that is given any of ``when_codes`` (none: every complete walk), none
+    of ``unless_codes``, and on which all its conditions hold.
+    """
+
+    version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="guidance_notes")
+    code = models.CharField(max_length=80, help_text=_("Stable code, e.g. newer.prrt."))
+    text = models.TextField(help_text=_("Markdown: what the newer guidance says."))
+    source = models.TextField(help_text=_("Authors, journal or body, year, DOI or PMID where one exists."))
+    source_url = models.URLField(blank=True, help_text=_("An https DOI or PubMed link."))
+    checked_on = models.DateField(help_text=_("When the note was last checked against its source."))
+    when_codes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Shown when any of these recommendation codes is given; empty: every complete walk."),
+    )
+    unless_codes = models.JSONField(
+        default=list, blank=True, help_text=_("Not shown when any of these recommendation codes is given.")
+    )
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "order", "code"]
+        verbose_name = _("newer-guidance note")
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="unique_guidance_note_code"),
+            models.CheckConstraint(condition=Q(code__startswith="newer."), name="guidance_note_code_newer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class GuidanceNoteCondition(Condition):
+    version_path = "note__version"
+
+    note = models.ForeignKey(GuidanceNote, on_delete=models.CASCADE, related_name="conditions")
+
+    history = HistoricalRecords()
+
+
 class Walk(models.Model):
     """One clinician's walk through a pathway version. Holds answers only, no patient identifiers."""
 
@@ -536,6 +581,8 @@ CONTENT_MODELS: tuple[type[VersionContent], ...] = (
     SafetyRule,
     SafetyRuleCondition,
     PathwayTestCase,
+    GuidanceNote,
+    GuidanceNoteCondition,
 )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.urls import reverse
@@ -70,6 +71,30 @@ class RecView:
     @property
     def caution(self) -> bool:
         return self.section == "caution"
+
+
+@dataclass(frozen=True)
+class NoteView:
+    code: str
+    text: str
+    source: str
+    url: str  # https only, else empty: a draft's note is shown before the publish gate checks it
+    checked_on: date | None
+
+
+def newer_guidance(
+    snapshot: engine.Snapshot, result: engine.Evaluation, answers: dict[str, Any]
+) -> list[NoteView]:
+    return [
+        NoteView(
+            code=note.code,
+            text=note.text,
+            source=note.source,
+            url=note.source_url if note.source_url.startswith("https://") else "",
+            checked_on=note.checked_on,
+        )
+        for note in engine.newer_guidance(snapshot, result, answers)
+    ]
 
 
 def step_url(slug: str, walk_id: Any, node_slug: str) -> str:
@@ -252,6 +277,7 @@ def report_text(
     version: Any,
     changed_at: datetime,
     walk_url: str,
+    newer: Sequence[NoteView] = (),
 ) -> str:
     """A plain-text summary of a complete walk, to paste into a clinical note."""
     outcome = snapshot.nodes[result.outcome].title if result.outcome else ""
@@ -285,6 +311,9 @@ def report_text(
         for number, step in enumerate(trace, start=1):
             reasons = "; ".join(step.reasons) or _("always")
             lines.append(f"{number}. {step.node_title}: {reasons} -> {step.target_title}")
+    if newer:
+        lines += ["", _("Newer guidance differs from the source here:")]
+        lines += [f"- {_note_line(note)}" for note in newer]
     references = cited_references(snapshot, recs)
     if references:
         lines += ["", _("References:")]
@@ -300,3 +329,11 @@ def _cited(rec: RecView) -> str:
     labels = "".join(f"[{ref.label}]" for ref in rec.citations)
     text = " ".join(rec.text.split())
     return " ".join(part for part in (f"{rec.title}:" if text else rec.title, text, labels) if part)
+
+
+def _note_line(note: NoteView) -> str:
+    source = f"{note.source} {note.url}" if note.url else note.source
+    checked = (
+        _("checked %(date)s") % {"date": date_format(note.checked_on, "j F Y")} if note.checked_on else ""
+    )
+    return " ".join(f"{note.text} ({'; '.join(p for p in (source, checked) if p)})".split())

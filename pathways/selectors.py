@@ -13,6 +13,8 @@ from . import engine
 from .models import (
     Edge,
     EdgeCondition,
+    GuidanceNote,
+    GuidanceNoteCondition,
     Node,
     NodeField,
     Pathway,
@@ -52,7 +54,7 @@ def engine_document(version: PathwayVersion) -> dict[str, Any]:
     Same content and order as ``content_io.export_document`` (the format's reference; a test
     checks both give equal snapshots), but tuples instead of model instances and prefetch
     bookkeeping: on a pathway of thousands of nodes that is the difference between seconds and
-    a fraction of one. Ten queries whatever the size.
+    a fraction of one. Twelve queries whatever the size.
     """
     variables = list(
         Variable.objects.filter(version=version)
@@ -131,6 +133,17 @@ def engine_document(version: PathwayVersion) -> dict[str, Any]:
     ).values_list("recommendation_id", "reference_id"):
         cited[rec_id].append(reference_id)
 
+    notes = list(
+        GuidanceNote.objects.filter(version=version)
+        .order_by("order", "pk")
+        .values_list("pk", "code", "text", "source", "source_url", "checked_on", "when_codes", "unless_codes")
+    )
+    note_conditions = conditions_by(
+        GuidanceNoteCondition.objects.filter(note__version=version)
+        .order_by("pk")
+        .values_list("note_id", "variable_id", "op", "value")
+    )
+
     def variable_doc(row: tuple[Any, ...]) -> dict[str, Any]:
         _, key, label, kind, unit, low, low_in, high, high_in, choices, help_text, optional = row
         return {
@@ -189,6 +202,19 @@ def engine_document(version: PathwayVersion) -> dict[str, Any]:
         "references": [
             {"label": label, "citation": citation, "url": url, "note": note}
             for _, label, citation, url, note in references
+        ],
+        "newer_guidance": [
+            {
+                "code": code,
+                "text": text,
+                "source": source,
+                "source_url": source_url,
+                "checked_on": checked_on.isoformat(),
+                "when_codes": when_codes or [],
+                "unless_codes": unless_codes or [],
+                "conditions": note_conditions[pk],
+            }
+            for pk, code, text, source, source_url, checked_on, when_codes, unless_codes in notes
         ],
     }
 

@@ -18,6 +18,7 @@ import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,7 +38,10 @@ TOP_LEVEL_KEYS = (
     "references",
     "safety_rules",
     "test_cases",
+    "newer_guidance",
 )
+OPTIONAL_KEYS = ("version", "safety_rules", "test_cases", "newer_guidance")
+NOTE_CODE = re.compile(r"newer\.[a-z0-9][a-z0-9_-]*", re.ASCII)
 _MAX_EXAMPLES = 5
 
 
@@ -131,6 +135,7 @@ def check_document(document: Any) -> Report:
         )
     else:
         _check_safety_rules(snapshot, rules, report)
+        _check_notes_asked(snapshot, report)
     return _finish(report, started)
 
 
@@ -161,7 +166,7 @@ def _check_shape(document: Any, report: Report) -> None:
         return
     for key in TOP_LEVEL_KEYS:
         if key not in document:
-            if key not in ("version", "safety_rules", "test_cases"):
+            if key not in OPTIONAL_KEYS:
                 bad(f"The document has no “{key}” key.")
             continue
         expected = dict if key in ("pathway", "version") else list
@@ -177,6 +182,7 @@ def _check_shape(document: Any, report: Report) -> None:
         "references": ("label", "citation"),
         "safety_rules": ("name",),
         "test_cases": ("name", "case"),
+        "newer_guidance": ("code", "text", "source", "checked_on"),
     }
     if not isinstance(document["pathway"].get("slug"), str) or not document["pathway"]["slug"]:
         bad("“pathway” needs a “slug”.")
@@ -188,7 +194,16 @@ def _check_shape(document: Any, report: Report) -> None:
             for name in fields:
                 if name not in item or item[name] in (None, ""):
                     bad(f"{key}[{index}] has no “{name}”.")
-            for name in ("conditions", "fields", "citations", "nodes", "must_include", "must_exclude"):
+            for name in (
+                "conditions",
+                "fields",
+                "citations",
+                "nodes",
+                "must_include",
+                "must_exclude",
+                "when_codes",
+                "unless_codes",
+            ):
                 if name in item and not isinstance(item[name], list):
                     bad(f"{key}[{index}].{name} must be a list.")
             for cond_index, condition in enumerate(item.get("conditions") or ()):
@@ -205,6 +220,21 @@ def _check_shape(document: Any, report: Report) -> None:
     for index, item in enumerate(document["variables"]):
         if isinstance(item, dict):
             _check_variable_shape(index, item, bad)
+    for index, item in enumerate(document.get("newer_guidance") or ()):
+        if isinstance(item, dict):
+            _check_note_shape(index, item, bad)
+
+
+def _check_note_shape(index: int, item: dict[str, Any], bad: Any) -> None:
+    for name in ("code", "text", "source", "source_url"):
+        if name in item and not isinstance(item[name], str):
+            bad(f"newer_guidance[{index}].{name} must be text.")
+    checked_on = item.get("checked_on")
+    if checked_on not in (None, ""):
+        try:
+            date.fromisoformat(checked_on)
+        except (TypeError, ValueError):
+            bad(f"newer_guidance[{index}].checked_on must be a date written YYYY-MM-DD.")
 
 
 def _check_variable_shape(index: int, item: dict[str, Any], bad: Any) -> None:
@@ -249,6 +279,7 @@ def _check_references(document: dict[str, Any], report: Report) -> None:
         ("recommendations", "code"),
         ("safety_rules", "name"),
         ("test_cases", "name"),
+        ("newer_guidance", "code"),
     ):
         seen: set[Any] = set()
         for item in document.get(key) or ():
@@ -286,12 +317,14 @@ def _check_references(document: dict[str, Any], report: Report) -> None:
             for r in document["recommendations"]
         ]
         + [(f"safety rule {r['name']}", r, None) for r in document.get("safety_rules") or ()]
+        + [(f"note {n['code']}", n, None) for n in document.get("newer_guidance") or ()]
     )
     for label, item, where in containers:
         for condition in item.get("conditions") or ():
             message = _condition_error(condition, variables)
             if message:
                 bad("bad-condition", f"{label}: {message}", where)
+    _check_note_references(document, codes, report)
     for key in ("safety_rules", "test_cases"):
         for item in document.get(key) or ():
             for name in ("must_include", "must_exclude"):
@@ -308,6 +341,25 @@ def _check_references(document: dict[str, Any], report: Report) -> None:
                     "unknown-node",
                     f"test case {item['name']} expects outcome “{outcome}”, which is not a node.",
                 )
+
+
+def _check_note_references(document: dict[str, Any], codes: set[str], report: Report) -> None:
+    for item in document.get("newer_guidance") or ():
+        code = item["code"]
+        if not NOTE_CODE.fullmatch(code) or len(code) > 80:
+            report.add(
+                ERROR,
+                "bad-note-code",
+                f"The note code “{code}” must read newer.<slug> (lower-case letters, digits, - and _).",
+            )
+        for name in ("when_codes", "unless_codes"):
+            for given in item.get(name) or ():
+                if given not in codes:
+                    report.add(
+                        ERROR,
+                        "unknown-code",
+                        f"note {code}: {name} names “{given}”, which no recommendation of this version has.",
+                    )
 
 
 def _condition_error(condition: dict[str, Any], variables: Mapping[str, dict[str, Any]]) -> str | None:
@@ -494,6 +546,11 @@ def _check_content(document: dict[str, Any], snapshot: engine.Snapshot, report: 
         if reference.label not in cited:
             report.add(
                 WARNING, "unused-reference", f"Reference [{reference.label}] is cited by no recommendation."
+            )
+    for note in snapshot.notes:
+        if note.source_url and _https_problem(note.source_url):
+            report.add(
+                ERROR, "insecure-url", f"The note {note.code} links to “{note.source_url}”: use an https URL."
             )
     asked = {key for node in snapshot.nodes.values() for key in node.fields}
     for key, variable in snapshot.variables.items():
@@ -896,6 +953,38 @@ def _check_safety_rules(snapshot: engine.Snapshot, rules: Sequence[SafetyRule], 
             f"{', '.join(faults)}.",
             result.outcome,
         )
+
+
+def _check_notes_asked(snapshot: engine.Snapshot, report: Report) -> None:
+    """A note's conditions test only variables asked on every complete walk where it can show.
+
+    Otherwise a clinician whose walk never asked the variable would silently miss the note.
+    """
+    notes = [note for note in snapshot.notes if note.conditions]
+    if not notes:
+        return
+    try:
+        classes = case_classes(snapshot)
+    except engine.PathwayError as error:
+        report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
+        return
+    for note in notes:
+        unasked: dict[str, tuple[dict[str, Any], engine.Evaluation]] = {}
+        for answers, result in classes:
+            if not replace(note, conditions=()).shows(frozenset(result.codes), answers):
+                continue
+            for condition in note.conditions:
+                if condition.variable not in result.asked:
+                    unasked.setdefault(condition.variable, (answers, result))
+        for key, (answers, result) in sorted(unasked.items()):
+            report.add(
+                ERROR,
+                "not-asked",
+                f"The note {note.code} tests {key}, which is not asked on every walk where the note can "
+                f"show, e.g. {json.dumps(answers, ensure_ascii=False, sort_keys=True)} "
+                f"(outcome {result.outcome}).",
+                result.outcome,
+            )
 
 
 def _check_test_cases(snapshot: engine.Snapshot, tests: Sequence[TestCase], report: Report) -> None:

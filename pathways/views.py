@@ -234,6 +234,7 @@ def _render_walk(
             sections=presentation.grouped(recs, include_cautions=False),
             trace=presentation.trace_steps(snapshot, result),
             notes=presentation.interpretation_notes(snapshot, result),
+            newer=presentation.newer_guidance(snapshot, result, walk.answers),
             flowchart=presentation.walk_flowchart(snapshot, result, walk.answers, slug, walk.pk, None),
             walk_url=request.build_absolute_uri(
                 reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk})
@@ -248,6 +249,7 @@ def _render_walk(
             version=walk.version,
             changed_at=walk.updated_at,
             walk_url=context["walk_url"],
+            newer=context["newer"],
         )
     else:
         template = "pathways/step.html"

@@ -15,7 +15,17 @@ from pathways.models import Walk
 
 pytestmark = pytest.mark.django_db
 URL = "/api/pathways/pnet/evaluate"
-KEYS = {"pathway", "version", "complete", "outcome", "recommendations", "path", "missing", "ignored"}
+KEYS = {
+    "pathway",
+    "version",
+    "complete",
+    "outcome",
+    "recommendations",
+    "path",
+    "missing",
+    "ignored",
+    "newer_guidance",
+}
 
 
 def post(client: Client, body: Any, raw: bool = False) -> Any:
