@@ -529,9 +529,21 @@ def _check_content(document: dict[str, Any], snapshot: engine.Snapshot, report: 
         where = (placed[rec.code] or [None])[0]
         if not rec.code.strip():
             report.add(ERROR, "no-code", f"The recommendation “{rec.title}” has no code.", where)
-        if not rec.citations:
+        if not rec.citations and rec.note.strip():
+            # The pathway's own resolution where the source is silent: its note says so, and citing a
+            # reference would present it as a source statement.
             report.add(
-                ERROR, "no-citation", f"{rec.code} cites no reference; every recommendation needs one.", where
+                WARNING,
+                "uncited-resolution",
+                f"{rec.code} cites no reference: it is shown as this pathway's resolution, as its note says.",
+                where,
+            )
+        elif not rec.citations:
+            report.add(
+                ERROR,
+                "no-citation",
+                f"{rec.code} cites no reference and no note says why; every recommendation needs one.",
+                where,
             )
         if not placed[rec.code]:
             report.add(WARNING, "never-given", f"{rec.code} is placed at no node, so no walk ever gets it.")

@@ -300,6 +300,15 @@ def test_recommendation_without_citation_is_an_error() -> None:
     assert ("error", "no-citation", "watch") in problems(document)
 
 
+def test_uncited_recommendation_whose_note_gives_the_pathway_s_resolution_is_only_a_warning() -> None:
+    document = small_document()
+    document["recommendations"][1]["citations"] = []
+    document["recommendations"][1]["note"] = "This pathway's resolution: the source is silent here."
+    found = problems(document)
+    assert ("warning", "uncited-resolution", "watch") in found
+    assert not [p for p in found if p[0] == "error"]
+
+
 def test_recommendation_without_code_is_malformed() -> None:
     document = small_document()
     document["recommendations"][1]["code"] = ""
