@@ -461,3 +461,63 @@ def test_every_recommendation_still_cites_a_listed_reference_or_says_why_not(v2:
         assert all(label in v2.references for label in rec.citations), rec.code
         if not rec.citations:
             assert rec.code == "adv.active_surveillance"
+
+
+# Newer guidance (contract 6.5): each note shown exactly when the contract's table says ----------
+
+
+def _asked(case: dict[str, Any], result: engine.Evaluation, key: str) -> Any:
+    return case.get(key) if key in result.asked else None
+
+
+def contract_notes(case: dict[str, Any], result: engine.Evaluation) -> set[str]:
+    """The contract's "shown when" column, written out independently of the document."""
+    codes = set(result.codes)
+    size = _asked(case, result, "tumor_size_cm")
+    ki67 = _asked(case, result, "ki67_percent")
+    localized_nf = (
+        case.get("disease_extent") == "localized" and case.get("functional_status") == "nonfunctioning"
+    )
+    shown = {"newer.hereditary_screening"}
+    if "nf.observation" in codes and _asked(case, result, "ki67_known") is False:
+        shown.add("newer.grade_before_surveillance")
+    if localized_nf and size is not None and 1.0 < size <= 2.0 and not high_grade_localized(case, result):
+        shown.add("newer.surveillance_up_to_2cm")
+    if codes & {"adv.ssa", "adv.targeted_therapy_wd_g3"}:
+        shown.add("newer.prrt")
+    if "adv.everolimus_or_sunitinib" in codes:
+        shown |= {"newer.captem", "newer.cabozantinib"}
+    if "adv.ssa" in codes and ki67 is not None and ki67 >= 10:
+        shown.add("newer.ssa_ki67_below_10")
+    if _asked(case, result, "differentiation") == "poor":
+        shown.add("newer.nec_platinum_etoposide")
+    if "special.splenectomy_vaccination" in codes:
+        shown.add("newer.asplenia_vaccines")
+    if "followup.post_treatment" in codes:
+        shown.add("newer.followup_schedule")
+    if "insulinoma" in (case.get("suspected_syndrome"), case.get("functional_status")):
+        shown.add("newer.insulinoma_diagnosis")
+    return shown
+
+
+def test_every_newer_guidance_note_shows_exactly_when_the_contract_says(
+    v2: engine.Snapshot, v2_classes: Classes
+) -> None:
+    seen: set[str] = set()
+    for case, result in v2_classes:
+        if not result.complete:
+            continue
+        shown = {note.code for note in engine.newer_guidance(v2, result, case)}
+        assert shown == contract_notes(case, result), case
+        seen |= shown
+    assert seen == {note.code for note in v2.notes}
+    assert len(seen) == 11
+
+
+def test_newer_guidance_changes_no_routing_and_no_code(
+    v2_document: dict[str, Any], v2_classes: Classes
+) -> None:
+    without = engine.snapshot_from_document({**v2_document, "newer_guidance": []})
+    for case, result in v2_classes:
+        again = engine.evaluate(without, case)
+        assert (again.codes, again.path, again.outcome) == (result.codes, result.path, result.outcome)
