@@ -1,0 +1,142 @@
+"""Valid-but-hostile JSON through every entry point: the API, the commands and the admin.
+
+Each case asserts the safe behaviour: a clear error in the documented shape, nothing written,
+never a 500 or a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from pathways import engine
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/pathways/pnet/evaluate"
+HUGE = "1" + "0" * 400
+
+# Raw JSON bodies that parse (or nearly) and must each give a 400 with errors under the given keys.
+HOSTILE_CASES = {
+    "400-digit Ki-67": (b'{"ki67_percent": ' + HUGE.encode() + b"}", {"ki67_percent"}),
+    "negative 400-digit Ki-67": (b'{"ki67_percent": -' + HUGE.encode() + b"}", {"ki67_percent"}),
+    "400-digit laboratory value": (b'{"glucose_mg_dl": ' + HUGE.encode() + b"}", {"glucose_mg_dl"}),
+    "400-digit size": (b'{"tumor_size_cm": ' + HUGE.encode() + b"}", {"tumor_size_cm"}),
+    "float overflowing to infinity": (b'{"ki67_percent": 1e400}', {"ki67_percent"}),
+    "negative float overflowing": (b'{"glucose_mg_dl": -1e400}', {"glucose_mg_dl"}),
+    "NaN literal": (b'{"ki67_percent": NaN}', {"case"}),
+    "Infinity literal": (b'{"glucose_mg_dl": Infinity}', {"case"}),
+    "-Infinity literal": (b'{"glucose_mg_dl": -Infinity}', {"case"}),
+    "lone surrogate value": (b'{"suspected_syndrome": "\\ud800"}', {"suspected_syndrome"}),
+    "lone low surrogate value": (b'{"suspected_syndrome": "none\\udfff"}', {"suspected_syndrome"}),
+    "true as a number": (b'{"ki67_percent": true}', {"ki67_percent"}),
+    "false as a laboratory value": (b'{"glucose_mg_dl": false}', {"glucose_mg_dl"}),
+    "deeply nested value": (b'{"ki67_percent": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", {"case"}),
+    "nested value within the parser's reach": (
+        b'{"suspected_syndrome": ' + b"[" * 500 + b"]" * 500 + b"}",
+        {"suspected_syndrome"},
+    ),
+    "object as a number": (b'{"ki67_percent": {"1": 2}}', {"ki67_percent"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CASES))
+def test_hostile_json_case_is_a_400_with_errors_by_key(client, pnet_version, name):
+    raw, keys = HOSTILE_CASES[name]
+    response = client.post(API, data=raw, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"errors"}
+    assert set(body["errors"]) == keys
+    assert all(isinstance(message, str) and message for message in body["errors"].values())
+
+
+def test_lone_surrogate_key_is_reported_under_an_escaped_key(client, pnet_version):
+    response = client.post(API, data=b'{"\\ud800": 1, "x\\udc00y": 2}', content_type="application/json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"\\ud800", "x\\udc00y"}
+    assert response.content.decode("utf-8")  # strictly valid UTF-8 on the wire
+
+
+def test_lone_surrogate_value_is_not_echoed_raw(client, pnet_version):
+    response = client.post(API, data=b'{"suspected_syndrome": "\\ud800"}', content_type="application/json")
+    message = response.json()["errors"]["suspected_syndrome"]
+    assert "\\ud800" in message and "\ud800" not in message
+
+
+def test_huge_integer_is_reported_as_out_of_range(client, pnet_version):
+    response = client.post(
+        API, data=b'{"ki67_percent": ' + HUGE.encode() + b"}", content_type="application/json"
+    )
+    assert response.json() == {"errors": {"ki67_percent": "Enter a number at least 0 and at most 100 %."}}
+
+
+def test_largest_float_is_out_of_range_not_an_error(client, pnet_version):
+    response = client.post(
+        API, data=b'{"glucose_mg_dl": 1.7976931348623157e308}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["glucose_mg_dl"].startswith("Enter a number at least 0")
+
+
+def test_engine_refuses_huge_and_non_finite_numbers_directly(snapshot):
+    """Every entry point validates through the engine, not only JSON bodies."""
+    ki67 = snapshot.variables["ki67_percent"]
+    for value in (10**400, -(10**400), float("inf"), float("-inf"), float("nan"), True, False):
+        assert ki67.check(value), value
+    answers, errors = engine.validate_case(
+        snapshot, {1: "x", ("a",): 2, "\ud800": 3, "ki67_percent": 10**400}
+    )
+    assert not answers
+    assert set(errors) == {"1", "('a',)", "\\ud800", "ki67_percent"}
+    json.dumps(errors, ensure_ascii=False).encode("utf-8")
+
+
+def run_evaluate(raw: bytes, tmp_path) -> tuple[int, str, str]:
+    path = tmp_path / "case.json"
+    path.write_bytes(raw)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("evaluate_pathway", "pnet", str(path), stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CASES))
+def test_command_exits_2_with_the_errors_json_for_hostile_json(pnet_version, tmp_path, name):
+    raw, keys = HOSTILE_CASES[name]
+    code, out, err = run_evaluate(raw, tmp_path)
+    assert code == 2
+    assert set(json.loads(out)["errors"]) == keys
+    assert "Traceback" not in err
+    out.encode("utf-8")
+
+
+def test_command_reports_a_lone_surrogate_key_on_a_strict_utf8_stdout(pnet_version, tmp_path):
+    path = tmp_path / "case.json"
+    path.write_bytes(b'{"\\ud800": "\\udfff"}')
+    buffer = io.BytesIO()
+    stdout = io.TextIOWrapper(buffer, encoding="utf-8", errors="strict")
+    with pytest.raises(SystemExit) as exit_:
+        call_command("evaluate_pathway", "pnet", str(path), stdout=stdout)
+    stdout.flush()
+    assert exit_.value.code == 2
+    assert json.loads(buffer.getvalue().decode("utf-8")) == {
+        "errors": {"\\ud800": "Unknown variable: this pathway has no such case variable."}
+    }
+
+
+def test_command_from_standard_input_refuses_nan(pnet_version, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"ki67_percent": NaN}')))
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("evaluate_pathway", "pnet", "-", stdout=out)
+    assert exit_.value.code == 2 and set(json.loads(out.getvalue())["errors"]) == {"case"}
