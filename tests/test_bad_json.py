@@ -140,3 +140,62 @@ def test_command_from_standard_input_refuses_nan(pnet_version, monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         call_command("evaluate_pathway", "pnet", "-", stdout=out)
     assert exit_.value.code == 2 and set(json.loads(out.getvalue())["errors"]) == {"case"}
+
+
+# --- API errors are JSON, whatever the URL or method -------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["get", "head", "put", "patch", "delete", "options"])
+def test_api_wrong_method_is_a_json_405_with_allow(client, pnet_version, method):
+    response = getattr(client, method)(API)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Content-Type"].startswith("application/json")
+    if method != "head":
+        assert set(response.json()["errors"]) == {"method"}
+
+
+def test_api_wrong_method_on_an_unknown_pathway_is_still_json(client, pnet_version):
+    response = client.get("/api/pathways/nothing/evaluate")
+    assert response.status_code == 405 and response.json()["errors"]["method"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/",
+        "/api/pathways/pnet/",
+        "/api/pathways/pnet/evaluate/",
+        "/api/nothing",
+        "/api/pathways/<x>/evaluate",
+    ],
+)
+def test_unknown_api_url_is_a_json_404(client, pnet_version, path):
+    response = client.post(path, data=b"{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert set(response.json()["errors"]) == {"url"}
+    assert client.get(path).json()["errors"]
+
+
+def test_unknown_page_outside_the_api_stays_html(client, pnet_version):
+    response = client.get("/nothing/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_api_from_a_foreign_host_is_a_json_400(client, pnet_version):
+    response = client.post(API, data=b"{}", content_type="application/json", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert set(response.json()["errors"]) == {"request"}
+
+
+def test_api_server_error_is_json(rf):
+    from pnetsite.errors import server_error
+
+    response = server_error(rf.post(API))
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/json")
+    assert set(json.loads(response.content)["errors"]) == {"service"}
+    assert server_error(rf.get("/"))["Content-Type"].startswith("text/html")
