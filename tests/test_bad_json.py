@@ -11,9 +11,13 @@ import json
 import sys
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from pathways import engine
+from pathways import authoring, engine
+from pathways.models import Edge, PathwayTestCase, SafetyRule, Variable
+from tests.test_admin import change_url, client_for, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +203,100 @@ def test_api_server_error_is_json(rf):
     assert response["Content-Type"].startswith("application/json")
     assert set(json.loads(response.content)["errors"]) == {"service"}
     assert server_error(rf.get("/"))["Content-Type"].startswith("text/html")
+
+
+# --- JSON fields in the admin ------------------------------------------------------------------
+
+UNSTORABLE_JSON = {
+    "NaN": "NaN",
+    "Infinity in a list": '["a", Infinity]',
+    "-Infinity in an object": '{"ki67_percent": -Infinity}',
+    "NUL in a string": '["none\\u0000"]',
+    "NUL in a key": '{"a\\u0000": 1}',
+    "lone surrogate in a string": '["\\ud800"]',
+    "lone surrogate in a key": '{"\\udfff": "none"}',
+    "nested too deep to parse": "[" * 5000 + "]" * 5000,
+    "nested deeper than any content needs": "[" * 40 + "]" * 40,
+}
+
+
+@pytest.fixture
+def admin(db):
+    return client_for(
+        get_user_model().objects.create_superuser("root", "root@example.org", "a-long-password-1")
+    )
+
+
+@pytest.fixture
+def draft(pnet_version):
+    return authoring.new_draft(pnet_version)
+
+
+def _draft_object(draft, model_name: str):
+    if model_name == "variable":
+        return Variable.objects.filter(version=draft, kind="choice").first()
+    if model_name == "safetyrule":
+        return SafetyRule.objects.filter(version=draft).first()
+    if model_name == "pathwaytestcase":
+        return PathwayTestCase.objects.filter(version=draft).first()
+    return Edge.objects.filter(version=draft, conditions__isnull=False).first()
+
+
+# (admin page, form field, how to read the stored value back)
+JSON_FIELDS = [
+    ("variable", "choices", lambda obj: obj.choices),
+    ("safetyrule", "must_include", lambda obj: obj.must_include),
+    ("safetyrule", "must_exclude", lambda obj: obj.must_exclude),
+    ("pathwaytestcase", "case", lambda obj: obj.case),
+    ("pathwaytestcase", "must_include", lambda obj: obj.must_include),
+    ("pathwaytestcase", "must_exclude", lambda obj: obj.must_exclude),
+    ("edge", "conditions-0-value", lambda obj: [c.value for c in obj.conditions.order_by("pk")]),
+]
+
+
+# Every bad value on one field, and the bad values PostgreSQL refuses most often on every field
+# (admin pages are slow to render: the full cross product adds little).
+ADMIN_CASES = [("pathwaytestcase", "case", bad) for bad in sorted(UNSTORABLE_JSON)] + [
+    (model_name, field, bad)
+    for model_name, field, _ in JSON_FIELDS
+    for bad in ("NaN", "NUL in a string", "lone surrogate in a string")
+    if (model_name, field) != ("pathwaytestcase", "case")
+]
+
+
+@pytest.mark.parametrize(
+    ("model_name", "field", "bad"), ADMIN_CASES, ids=[f"{m}.{f}: {b}" for m, f, b in ADMIN_CASES]
+)
+def test_unstorable_json_in_an_admin_field_is_a_form_error(admin, draft, model_name, field, bad):
+    stored = next(read for m, f, read in JSON_FIELDS if (m, f) == (model_name, field))
+    obj = _draft_object(draft, model_name)
+    before = stored(obj)
+    url = change_url(obj)
+    data = form_data(admin.get(url))
+    name = next(key for key in data if key == field or key.endswith(f"-{field}"))
+    data[name] = UNSTORABLE_JSON[bad]
+    response = admin.post(url, data)
+    assert response.status_code == 200, "the bad value was accepted"
+    page = response.content.decode("utf-8")
+    assert "errorlist" in page
+    obj.refresh_from_db()
+    assert stored(obj) == before
+
+
+def test_good_json_in_an_admin_field_still_saves(admin, draft):
+    test_case = PathwayTestCase.objects.filter(version=draft).first()
+    url = change_url(test_case)
+    data = form_data(admin.get(url))
+    data["must_exclude"] = '["nf.observation", "adv.ssa"]'
+    assert admin.post(url, data).status_code == 302
+    test_case.refresh_from_db()
+    assert test_case.must_exclude == ["nf.observation", "adv.ssa"]
+
+
+def test_model_validation_refuses_unstorable_json(draft):
+    test_case = PathwayTestCase.objects.filter(version=draft).first()
+    for value in ({"ki67_percent": float("nan")}, {"x": "\x00"}, {"\ud800": 1}):
+        test_case.case = value
+        with pytest.raises(ValidationError) as error:
+            test_case.full_clean()
+        assert "case" in error.value.message_dict
