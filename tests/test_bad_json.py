@@ -6,17 +6,21 @@ never a 500 or a traceback.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import sys
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from pathways import authoring, engine
-from pathways.models import Edge, PathwayTestCase, SafetyRule, Variable
+from pathways.content_io import import_document
+from pathways.document_checks import DocumentError
+from pathways.models import Edge, PathwayTestCase, PathwayVersion, SafetyRule, Variable
 from tests.test_admin import change_url, client_for, form_data
 
 pytestmark = pytest.mark.django_db
@@ -300,3 +304,125 @@ def test_model_validation_refuses_unstorable_json(draft):
         with pytest.raises(ValidationError) as error:
             test_case.full_clean()
         assert "case" in error.value.message_dict
+
+
+# --- import_pathway ---------------------------------------------------------------------------
+
+
+def _set(document: dict, path: tuple, value: Any) -> None:
+    target = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+
+
+# Each: where in the document, the bad value, the place the error must name.
+BAD_DOCUMENT_VALUES = {
+    "401-digit minimum": (("variables", 0, "minimum"), 10**400, "variables[0].minimum"),
+    "401-digit edge order": (("edges", 0, "order"), 10**400, "edges[0].order"),
+    "edge order beyond the column": (("edges", 0, "order"), 2**40, "edges[0].order"),
+    "10,000-character label": (("variables", 0, "label"), "x" * 10_000, "variables[0].label"),
+    "201-character node title": (("nodes", 0, "title"), "t" * 201, "nodes[0].title"),
+    "number as a label": (("variables", 0, "label"), 12, "variables[0].label"),
+    "text as a minimum": (("variables", 0, "minimum"), "0", "variables[0].minimum"),
+    "NUL in a node body": (("nodes", 0, "body"), "a\x00b", "nodes[0].body"),
+    "lone surrogate in a citation": (("references", 0, "citation"), "x\ud800", "references[0].citation"),
+    "javascript: URL": (("references", 0, "url"), "javascript:alert(1)", "references[0].url"),
+    "JavaScript: URL in capitals": (("references", 0, "url"), "JaVaScRiPt:alert(1)", "references[0].url"),
+    "data: URL": (("references", 0, "url"), "data:text/html,<script>alert(1)</script>", "references[0].url"),
+    "vbscript: URL": (("references", 0, "url"), "vbscript:msgbox(1)", "references[0].url"),
+    "protocol-relative URL": (("references", 0, "url"), "//evil.example/x", "references[0].url"),
+    "URL with a leading space": (("references", 0, "url"), " javascript:alert(1)", "references[0].url"),
+    "relative URL": (("references", 0, "url"), "/local/path", "references[0].url"),
+    "NaN condition value": (
+        ("edges", 0, "conditions", 0, "value"),
+        float("nan"),
+        "edges[0].conditions[0].value",
+    ),
+    "lone surrogate key in a test case": (
+        ("test_cases", 0, "case", "\udc00"),
+        1,
+        "test_cases[0].case.\\udc00",
+    ),
+}
+
+
+def run_import(tmp_path, text: str) -> str:
+    path = tmp_path / "document.json"
+    path.write_bytes(text.encode("utf-8"))
+    with pytest.raises(CommandError) as error:
+        call_command("import_pathway", str(path), stdout=io.StringIO())
+    message = str(error.value)
+    message.encode("utf-8")  # printable as it is
+    return message
+
+
+def bundled_with_a_bad_value(pnet_document: dict, name: str) -> tuple[dict, str]:
+    path, value, place = BAD_DOCUMENT_VALUES[name]
+    document = copy.deepcopy(pnet_document)
+    if path[0] == "edges":  # the first edge that has a condition
+        path = ("edges", next(i for i, e in enumerate(document["edges"]) if e.get("conditions")), *path[2:])
+        place = place.replace("edges[0]", f"edges[{path[1]}]")
+    _set(document, path, value)
+    return document, place
+
+
+@pytest.mark.parametrize("name", sorted(BAD_DOCUMENT_VALUES))
+def test_import_refuses_a_bad_value_naming_where_and_writes_nothing(
+    pnet_version, pnet_document, tmp_path, name
+):
+    document, place = bundled_with_a_bad_value(pnet_document, name)
+    versions = PathwayVersion.objects.count()
+    message = run_import(tmp_path, json.dumps(document, ensure_ascii=True))
+    if name == "NaN condition value":  # the file holds the NaN literal: not JSON at all
+        assert "is not JSON: NaN is not a number" in message
+    else:
+        assert f"\n  {place}: " in message
+    assert PathwayVersion.objects.count() == versions
+
+
+@pytest.mark.parametrize("name", sorted(BAD_DOCUMENT_VALUES))
+def test_import_document_itself_refuses_a_bad_value(pnet_version, pnet_document, name):
+    document, place = bundled_with_a_bad_value(pnet_document, name)
+    versions = PathwayVersion.objects.count()
+    with pytest.raises(DocumentError) as error:
+        import_document(document)
+    assert any(problem.startswith(f"{place}: ") for problem in error.value.problems)
+    assert PathwayVersion.objects.count() == versions
+
+
+def test_import_reports_every_problem_at_once_one_per_line(pnet_version, pnet_document, tmp_path):
+    document = copy.deepcopy(pnet_document)
+    document["variables"][0]["label"] = "x" * 10_000
+    document["variables"][1]["minimum"] = 10**400
+    document["references"][0]["url"] = "javascript:alert(1)"
+    lines = run_import(tmp_path, json.dumps(document)).splitlines()[1:]
+    assert sorted(line.split(":")[0].strip() for line in lines) == [
+        "references[0].url",
+        "variables[0].label",
+        "variables[1].minimum",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"pathway": {"slug": "pnet"}, "variables": [{"minimum": NaN}]}',
+        '{"pathway": {"slug": "pnet"}, "variables": [{"maximum": -Infinity}]}',
+        '{"pathway": {"slug": "pnet"}, "n": ' + "1" * 5000 + "}",
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["NaN", "-Infinity", "5000 digits", "deep nesting"],
+)
+def test_import_refuses_json_python_would_accept_or_choke_on(pnet_version, tmp_path, text):
+    versions = PathwayVersion.objects.count()
+    assert "is not JSON" in run_import(tmp_path, text)
+    assert PathwayVersion.objects.count() == versions
+
+
+@pytest.mark.parametrize("url", ["", "https://www.example.org/guideline", "http://example.org/a?b=c#d"])
+def test_import_keeps_web_reference_urls(pnet_version, pnet_document, url):
+    document = copy.deepcopy(pnet_document)
+    document["references"][0]["url"] = url
+    version = import_document(document)
+    assert version.references.order_by("order").first().url == url
