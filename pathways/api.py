@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from . import engine, selectors
 
 MAX_BODY_BYTES = 64 * 1024
 TOO_LARGE = f"The case is too large (over {MAX_BODY_BYTES // 1024} KB)."
+
+
+def require_post(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like ``require_POST``, but answer other methods in the API's JSON error shape."""
+
+    @wraps(view)
+    def post_only(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            response = JsonResponse({"errors": {"method": "Only POST is allowed here."}}, status=405)
+            response["Allow"] = "POST"
+            return response
+        return view(request, *args, **kwargs)
+
+    return post_only
 
 
 class _DuplicateKey(ValueError):

@@ -15,6 +15,8 @@ from django.apps import apps as global_apps
 from django.db import transaction
 from django.utils import timezone
 
+from .document_checks import check_document
+
 FORMAT = "pnet-pathways/1"
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
@@ -57,6 +59,7 @@ def import_document(
     data migration) then publishes it without the publish gate, retiring the previous one.
     """
     apps = apps or global_apps
+    check_document(document, apps)  # before anything is written: raises DocumentError
     Pathway = _model(apps, "Pathway")
     PathwayVersion = _model(apps, "PathwayVersion")
 

@@ -145,7 +145,7 @@ class Variable:
             if value not in self.choice_values:
                 return Message(
                     gettext_noop("“%(value)s” is not one of the options: %(options)s."),
-                    value=value[:40],
+                    value=safe_text(value, 40),
                     options=", ".join(self.choice_values),
                 )
             return None
@@ -155,10 +155,18 @@ class Variable:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return Message(gettext_noop("Enter a number."))
-        if not math.isfinite(value):
-            return Message(gettext_noop("Enter a finite number."))
-        if not self.in_bounds(float(value)):
+        try:
+            number = float(value)
+        except OverflowError:
+            # An integer too long for a float (JSON allows hundreds of digits) is beyond any range.
+            number = math.inf if value > 0 else -math.inf
+        else:
+            if not math.isfinite(number):
+                return Message(gettext_noop("Enter a finite number."))
+        if not self.in_bounds(number):
             return Message(gettext_noop("Enter a number %(bounds)s."), bounds=self.bounds_text())
+        if not math.isfinite(number):
+            return Message(gettext_noop("Enter a finite number."))
         return None
 
     def in_bounds(self, number: float) -> bool:
@@ -195,6 +203,11 @@ class Variable:
         if self.kind == BOOLEAN:
             return Message(gettext_noop("Yes")) if value else Message(gettext_noop("No"))
         return f"{format_number(value, grouped=True)} {self.unit}".strip()
+
+
+def safe_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, lone surrogates escaped, so it always encodes as UTF-8."""
+    return text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def format_number(value: float | int, *, grouped: bool = False) -> str:
@@ -478,7 +491,7 @@ def validate_case(snapshot: Snapshot, case: Mapping[str, Any]) -> tuple[dict[str
     for key, value in case.items():
         variable = snapshot.variables.get(key)
         if variable is None:
-            errors[str(key)[:80]] = Message(
+            errors[safe_text(str(key), 80)] = Message(
                 gettext_noop("Unknown variable: this pathway has no such case variable.")
             )
             continue

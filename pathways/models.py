@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import engine
+from .jsonfields import StrictJSONField
 
 
 class ImmutableVersionError(Exception):
@@ -251,7 +252,7 @@ class Variable(VersionContent):
     minimum_inclusive = models.BooleanField(default=True)
     maximum = models.FloatField(null=True, blank=True)
     maximum_inclusive = models.BooleanField(default=True)
-    choices = models.JSONField(default=list, blank=True, help_text=_("List of [value, label] pairs."))
+    choices = StrictJSONField(default=list, blank=True, help_text=_("List of [value, label] pairs."))
     help_text = models.TextField(blank=True)
     optional = models.BooleanField(default=False, help_text=_("Recorded and shown, never required to route."))
     order = models.PositiveIntegerField(default=0)
@@ -363,7 +364,7 @@ class Condition(VersionContent):
 
     variable = models.ForeignKey(Variable, on_delete=models.CASCADE, related_name="+")
     op = models.CharField(max_length=8, choices=Operator.choices)
-    value = models.JSONField(help_text=_("A value, or a list of values for 'is one of' / 'is none of'."))
+    value = StrictJSONField(help_text=_("A value, or a list of values for 'is one of' / 'is none of'."))
 
     class Meta:
         abstract = True
@@ -457,8 +458,8 @@ class SafetyRule(VersionContent):
     version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="safety_rules")
     name = models.SlugField(max_length=80, help_text=_("Short stable name, e.g. insulinoma-ssa-caution."))
     description = models.TextField(blank=True)
-    must_include = models.JSONField(default=list, blank=True, help_text=_("Recommendation codes."))
-    must_exclude = models.JSONField(default=list, blank=True, help_text=_("Recommendation codes."))
+    must_include = StrictJSONField(default=list, blank=True, help_text=_("Recommendation codes."))
+    must_exclude = StrictJSONField(default=list, blank=True, help_text=_("Recommendation codes."))
     order = models.PositiveIntegerField(default=0)
 
     history = HistoricalRecords()
@@ -485,9 +486,9 @@ class PathwayTestCase(VersionContent):
     version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="test_cases")
     name = models.SlugField(max_length=80)
     description = models.TextField(blank=True)
-    case = models.JSONField(default=dict, help_text=_("The case, as the evaluation API takes it."))
-    must_include = models.JSONField(default=list, blank=True, help_text=_("Recommendation codes."))
-    must_exclude = models.JSONField(default=list, blank=True, help_text=_("Recommendation codes."))
+    case = StrictJSONField(default=dict, help_text=_("The case, as the evaluation API takes it."))
+    must_include = StrictJSONField(default=list, blank=True, help_text=_("Recommendation codes."))
+    must_exclude = StrictJSONField(default=list, blank=True, help_text=_("Recommendation codes."))
     expected_outcome = models.SlugField(max_length=80, blank=True, help_text=_("Outcome node slug."))
     order = models.PositiveIntegerField(default=0)
 
@@ -552,7 +553,7 @@ class Walk(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     version = models.ForeignKey(PathwayVersion, on_delete=models.PROTECT, related_name="walks")
-    answers = models.JSONField(default=dict, blank=True)
+    answers = StrictJSONField(default=dict, blank=True)
     revision = models.PositiveIntegerField(default=0)
     content_hash = models.CharField(
         max_length=80, blank=True, help_text=_("The content hash of the version when the walk started.")

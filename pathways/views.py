@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from . import api, engine, presentation, selectors, services
 from .forms import StepForm
@@ -146,7 +146,7 @@ def walk_flowchart(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpR
 
 
 @csrf_exempt
-@require_POST
+@api.require_post
 def api_evaluate(request: HttpRequest, slug: str) -> JsonResponse:
     try:
         raw = request.body

@@ -11,4 +11,6 @@ urlpatterns = [
     path("", include("pathways.urls")),
 ]
 
+handler400 = "pnetsite.errors.bad_request"
+handler404 = "pnetsite.errors.page_not_found"
 handler500 = "pnetsite.errors.server_error"

@@ -8,6 +8,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pathways import validation
 from pathways.content_io import import_document
+from pathways.document_checks import DocumentError, document_problems
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
 
 
 class Command(BaseCommand):
@@ -27,11 +32,18 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"Cannot read {source}: {error}") from None
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
+            document = json.loads(text, parse_constant=_refuse_constant)
+        except RecursionError:
+            raise CommandError(f"{source} is not JSON: it is nested too deeply.") from None
+        except ValueError as error:  # also numbers with too many digits, NaN and Infinity
             raise CommandError(f"{source} is not JSON: {error}") from None
-        errors = validation.document_errors(document)
+        errors = document_problems(document) or validation.document_errors(document)
         if errors:
             raise CommandError(f"{source} is not a pathway document:\n  " + "\n  ".join(errors))
-        version = import_document(document, status="draft")
+        try:
+            version = import_document(document, status="draft")
+        except DocumentError as error:
+            raise CommandError(
+                f"{source} is not a pathway document:\n  " + "\n  ".join(error.problems)
+            ) from None
         self.stdout.write(str(version.number))
