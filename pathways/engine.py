@@ -310,9 +310,6 @@ class Snapshot:
                 required[slug] = tuple(key for key in node.fields if not variables[key].optional)
         object.__setattr__(self, "_required", MappingProxyType(required))
 
-    def node(self, slug: str) -> Node:
-        return self.nodes[slug]
-
     def required_fields(self, node: Node) -> tuple[str, ...]:
         required = self._required.get(node.slug)
         if required is not None and self.nodes.get(node.slug) is node:
@@ -335,6 +332,20 @@ class Decision:
     fired: tuple[FiredCondition, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Why:
+    """Why a recommendation was given.
+
+    ``node`` is the step that gave it; ``decisions`` are the decisions taken on the path before
+    that step (none taken at or after it); ``fired`` are the recommendation's own conditions with
+    the answers that made them hold.
+    """
+
+    node: str
+    decisions: tuple[Decision, ...]
+    fired: tuple[FiredCondition, ...]
+
+
 @dataclass(frozen=True)
 class Evaluation:
     path: tuple[str, ...]
@@ -345,6 +356,8 @@ class Evaluation:
     ignored: tuple[str, ...]
     trace: tuple[Decision, ...]
     asked: tuple[str, ...] = field(default=())
+    # Why each recommendation was given, by its code.
+    why: Mapping[str, Why] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -360,12 +373,15 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
 
     Stops at the first question whose required variables are not all answered (the current
     step) or at an outcome. Recommendations are collected from every node on the path, in path
-    order, when their own conditions hold. Cost grows with the path length, not the graph size.
+    order, when their own conditions hold; each keeps the step that gave it and the decisions
+    taken before it (:class:`Why`). Cost grows with the path length, not the graph size.
     """
     path: list[str] = []
     asked: dict[str, None] = {}  # an ordered set
     trace: list[Decision] = []
     recommendations: dict[str, Recommendation] = {}
+    # Code -> (step that gave it, how many decisions had been taken before that step).
+    given: dict[str, tuple[str, int]] = {}
     current: str | None = None
     outcome: str | None = None
     missing: tuple[str, ...] = ()
@@ -392,6 +408,7 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         for rec in node.recommendations:
             if rec.code not in recommendations and _all_hold(rec.conditions, answers):
                 recommendations[rec.code] = rec
+                given[rec.code] = (slug, len(trace))
         if missing:
             current = slug
             break
@@ -411,6 +428,15 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
     ignored = tuple(
         key for key in answers if key not in asked and key in variables and not variables[key].optional
     )
+    decisions = tuple(trace)
+    why = {
+        code: Why(
+            node=node,
+            decisions=decisions[:taken],
+            fired=tuple(FiredCondition(c, answers[c.variable]) for c in recommendations[code].conditions),
+        )
+        for code, (node, taken) in given.items()
+    }
     return Evaluation(
         path=tuple(path),
         current=current,
@@ -418,9 +444,62 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         recommendations=tuple(recommendations.values()),
         missing=missing,
         ignored=ignored,
-        trace=tuple(trace),
+        trace=decisions,
         asked=tuple(asked),
+        why=MappingProxyType(why),
     )
+
+
+def askable(snapshot: Snapshot, evaluation: Evaluation, node: str) -> bool:
+    """Whether ``node`` is a question the walk can answer or change: one on its current path."""
+    return node in evaluation.path and snapshot.nodes[node].kind == QUESTION
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """The steps and edges (source, target) a walk can still reach."""
+
+    nodes: frozenset[str]
+    links: frozenset[tuple[str, str]]
+
+
+def open_routes(snapshot: Snapshot, evaluation: Evaluation, answers: Mapping[str, Any] | None) -> Routes:
+    """What the walk's answers leave open.
+
+    A decided step keeps only the edge it took; elsewhere an edge stays open unless a condition on
+    an answered variable fails, and an edge whose conditions all hold closes the later ones.
+    Nodes that no open edge reaches are ruled out.
+    """
+    known = dict(answers or {})
+    for decision in evaluation.trace:
+        for fired in decision.fired:
+            known.setdefault(fired.condition.variable, fired.value)
+    decided = {decision.node: decision.edge.target for decision in evaluation.trace}
+    possible: set[str] = set()
+    links: set[tuple[str, str]] = set()
+    stack = [snapshot.start]
+    while stack:
+        slug = stack.pop()
+        if slug in possible or slug not in snapshot.nodes:
+            continue
+        possible.add(slug)
+        if slug == evaluation.outcome:
+            continue
+        targets: list[str] = []
+        if slug in decided:
+            targets = [decided[slug]]
+        else:
+            for edge in snapshot.nodes[slug].edges:
+                relevant = [c for c in edge.conditions if c.variable in known]
+                if not all(c.holds(known) for c in relevant):
+                    continue
+                targets.append(edge.target)
+                if len(relevant) == len(edge.conditions):
+                    break
+        for target in targets:
+            links.add((slug, target))
+            stack.append(target)
+    return Routes(nodes=frozenset(possible), links=frozenset(links))
 
 
 def _all_hold(conditions: tuple[Condition, ...], answers: Mapping[str, Any]) -> bool:
