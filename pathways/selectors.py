@@ -15,7 +15,6 @@ from .models import (
     EdgeCondition,
     Node,
     NodeField,
-    Pathway,
     PathwayVersion,
     Recommendation,
     RecommendationCondition,
@@ -225,7 +224,3 @@ def walk_for(walk_id: uuid.UUID | str, slug: str | None = None) -> Walk:
     if slug is not None and walk.version.pathway.slug != slug:
         raise Http404("No such walk.")
     return walk
-
-
-def pathway_exists(slug: str) -> bool:
-    return Pathway.objects.filter(slug=slug).exists()
