@@ -12,6 +12,7 @@ import operator
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -356,8 +357,9 @@ class Evaluation:
     ignored: tuple[str, ...]
     trace: tuple[Decision, ...]
     asked: tuple[str, ...] = field(default=())
-    # Why each recommendation was given, by its code.
-    why: Mapping[str, Why] = field(default_factory=dict)
+    # By recommendation code: the step that gave it and how many decisions came before that step.
+    given: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    answers: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def complete(self) -> bool:
@@ -366,6 +368,16 @@ class Evaluation:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(rec.code for rec in self.recommendations)
+
+    @cached_property
+    def why(self) -> Mapping[str, Why]:
+        """Why each recommendation was given, by its code (worked out when first asked for)."""
+        why = {}
+        for rec in self.recommendations:
+            node, taken = self.given[rec.code]
+            fired = tuple(FiredCondition(c, self.answers[c.variable]) for c in rec.conditions)
+            why[rec.code] = Why(node, self.trace[:taken], fired)
+        return MappingProxyType(why)
 
 
 def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
@@ -428,15 +440,6 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
     ignored = tuple(
         key for key in answers if key not in asked and key in variables and not variables[key].optional
     )
-    decisions = tuple(trace)
-    why = {
-        code: Why(
-            node=node,
-            decisions=decisions[:taken],
-            fired=tuple(FiredCondition(c, answers[c.variable]) for c in recommendations[code].conditions),
-        )
-        for code, (node, taken) in given.items()
-    }
     return Evaluation(
         path=tuple(path),
         current=current,
@@ -444,9 +447,10 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         recommendations=tuple(recommendations.values()),
         missing=missing,
         ignored=ignored,
-        trace=decisions,
+        trace=tuple(trace),
         asked=tuple(asked),
-        why=MappingProxyType(why),
+        given=MappingProxyType(given),
+        answers=MappingProxyType(dict(answers)),
     )
 
 
