@@ -360,7 +360,7 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
             return HttpResponse(status=405)
         if not request.user.has_perm("pathways.add_pathwayversion"):
             raise PermissionDenied
-        draft = authoring.new_draft(version, user=request.user)
+        draft = authoring.new_draft(version)
         messages.success(
             request, f"Version {draft.number} is a new draft copied from version {version.number}."
         )

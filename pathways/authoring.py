@@ -53,7 +53,7 @@ def check_version(version: PathwayVersion) -> validation.Report:
 
 
 @transaction.atomic
-def new_draft(version: PathwayVersion, *, user: Any = None) -> PathwayVersion:
+def new_draft(version: PathwayVersion) -> PathwayVersion:
     """Deep-copy ``version`` (any status) into a new draft of the same pathway."""
     document = export_document(version)
     document["version"] = {"note": f"Draft from version {version.number}."}

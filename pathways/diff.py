@@ -89,10 +89,11 @@ def _diff_variables(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chan
     before, after = _by(old.get("variables"), "key"), _by(new.get("variables"), "key")
     changes = [
         Change(ADDED, "variable", f"New variable {key} ({after[key]['label']}).")
-        for key in after.keys() - before.keys()
+        for key in sorted(after.keys() - before.keys())
     ]
     changes += [
-        Change(REMOVED, "variable", f"Variable {key} removed.") for key in before.keys() - after.keys()
+        Change(REMOVED, "variable", f"Variable {key} removed.")
+        for key in sorted(before.keys() - after.keys())
     ]
     for key in sorted(before.keys() & after.keys()):
         a, b = before[key], after[key]
@@ -140,9 +141,11 @@ def _diff_nodes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     before, after = _by(old.get("nodes"), "slug"), _by(new.get("nodes"), "slug")
     changes = [
         Change(ADDED, "step", f"New step {slug}: “{after[slug]['title']}”.", slug)
-        for slug in after.keys() - before.keys()
+        for slug in sorted(after.keys() - before.keys())
     ]
-    changes += [Change(REMOVED, "step", f"Step {slug} removed.") for slug in before.keys() - after.keys()]
+    changes += [
+        Change(REMOVED, "step", f"Step {slug} removed.") for slug in sorted(before.keys() - after.keys())
+    ]
     for slug in sorted(before.keys() & after.keys()):
         a, b = before[slug], after[slug]
         if a.get("title") != b.get("title"):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -350,9 +351,6 @@ class Snapshot:
                 required[slug] = tuple(key for key in node.fields if not variables[key].optional)
         object.__setattr__(self, "_required", MappingProxyType(required))
 
-    def node(self, slug: str) -> Node:
-        return self.nodes[slug]
-
     def required_fields(self, node: Node) -> tuple[str, ...]:
         required = self._required.get(node.slug)
         if required is not None and self.nodes.get(node.slug) is node:
@@ -375,6 +373,20 @@ class Decision:
     fired: tuple[FiredCondition, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Why:
+    """Why a recommendation was given.
+
+    ``node`` is the step that gave it; ``decisions`` are the decisions taken on the path before
+    that step (none taken at or after it); ``fired`` are the recommendation's own conditions with
+    the answers that made them hold.
+    """
+
+    node: str
+    decisions: tuple[Decision, ...]
+    fired: tuple[FiredCondition, ...]
+
+
 @dataclass(frozen=True)
 class Evaluation:
     path: tuple[str, ...]
@@ -385,6 +397,9 @@ class Evaluation:
     ignored: tuple[str, ...]
     trace: tuple[Decision, ...]
     asked: tuple[str, ...] = field(default=())
+    # By recommendation code: the step that gave it and how many decisions came before that step.
+    given: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    answers: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def complete(self) -> bool:
@@ -394,18 +409,31 @@ class Evaluation:
     def codes(self) -> tuple[str, ...]:
         return tuple(rec.code for rec in self.recommendations)
 
+    @cached_property
+    def why(self) -> Mapping[str, Why]:
+        """Why each recommendation was given, by its code (worked out when first asked for)."""
+        why = {}
+        for rec in self.recommendations:
+            node, taken = self.given[rec.code]
+            fired = tuple(FiredCondition(c, self.answers[c.variable]) for c in rec.conditions)
+            why[rec.code] = Why(node, self.trace[:taken], fired)
+        return MappingProxyType(why)
+
 
 def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
     """Walk ``snapshot`` from its start with ``answers`` (already validated, typed values).
 
     Stops at the first question whose required variables are not all answered (the current
     step) or at an outcome. Recommendations are collected from every node on the path, in path
-    order, when their own conditions hold. Cost grows with the path length, not the graph size.
+    order, when their own conditions hold; each keeps the step that gave it and the decisions
+    taken before it (:class:`Why`). Cost grows with the path length, not the graph size.
     """
     path: list[str] = []
     asked: dict[str, None] = {}  # an ordered set
     trace: list[Decision] = []
     recommendations: dict[str, Recommendation] = {}
+    # Code -> (step that gave it, how many decisions had been taken before that step).
+    given: dict[str, tuple[str, int]] = {}
     current: str | None = None
     outcome: str | None = None
     missing: tuple[str, ...] = ()
@@ -432,6 +460,7 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         for rec in node.recommendations:
             if rec.code not in recommendations and _all_hold(rec.conditions, answers):
                 recommendations[rec.code] = rec
+                given[rec.code] = (slug, len(trace))
         if missing:
             current = slug
             break
@@ -460,6 +489,8 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         ignored=ignored,
         trace=tuple(trace),
         asked=tuple(asked),
+        given=MappingProxyType(given),
+        answers=MappingProxyType(dict(answers)),
     )
 
 
@@ -471,6 +502,58 @@ def newer_guidance(snapshot: Snapshot, result: Evaluation, answers: Mapping[str,
     # An answer the walk never asked (reported as ignored) must not show a note.
     asked = {key: value for key, value in answers.items() if key in result.asked}
     return tuple(note for note in snapshot.notes if note.shows(codes, asked))
+
+
+def askable(snapshot: Snapshot, evaluation: Evaluation, node: str) -> bool:
+    """Whether ``node`` is a question the walk can answer or change: one on its current path."""
+    return node in evaluation.path and snapshot.nodes[node].kind == QUESTION
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """The steps and edges (source, target) a walk can still reach."""
+
+    nodes: frozenset[str]
+    links: frozenset[tuple[str, str]]
+
+
+def open_routes(snapshot: Snapshot, evaluation: Evaluation, answers: Mapping[str, Any] | None) -> Routes:
+    """What the walk's answers leave open.
+
+    A decided step keeps only the edge it took; elsewhere an edge stays open unless a condition on
+    an answered variable fails, and an edge whose conditions all hold closes the later ones.
+    Nodes that no open edge reaches are ruled out.
+    """
+    known = dict(answers or {})
+    for decision in evaluation.trace:
+        for fired in decision.fired:
+            known.setdefault(fired.condition.variable, fired.value)
+    decided = {decision.node: decision.edge.target for decision in evaluation.trace}
+    possible: set[str] = set()
+    links: set[tuple[str, str]] = set()
+    stack = [snapshot.start]
+    while stack:
+        slug = stack.pop()
+        if slug in possible or slug not in snapshot.nodes:
+            continue
+        possible.add(slug)
+        if slug == evaluation.outcome:
+            continue
+        targets: list[str] = []
+        if slug in decided:
+            targets = [decided[slug]]
+        else:
+            for edge in snapshot.nodes[slug].edges:
+                relevant = [c for c in edge.conditions if c.variable in known]
+                if not all(c.holds(known) for c in relevant):
+                    continue
+                targets.append(edge.target)
+                if len(relevant) == len(edge.conditions):
+                    break
+        for target in targets:
+            links.add((slug, target))
+            stack.append(target)
+    return Routes(nodes=frozenset(possible), links=frozenset(links))
 
 
 def _all_hold(conditions: tuple[Condition, ...], answers: Mapping[str, Any]) -> bool:

@@ -432,46 +432,12 @@ class _Walk:
 def _walk_state(
     snapshot: engine.Snapshot, evaluation: engine.Evaluation, answers: Mapping[str, Any] | None
 ) -> _Walk:
-    """What the walk's answers leave open.
-
-    A decided step keeps only the edge it took; elsewhere an edge stays open unless a condition on
-    an answered variable fails, and an edge whose conditions all hold closes the later ones.
-    Nodes that no open edge reaches are ruled out.
-    """
-    known = dict(answers or {})
-    for decision in evaluation.trace:
-        for fired in decision.fired:
-            known.setdefault(fired.condition.variable, fired.value)
-    decided = {decision.node: decision.edge.target for decision in evaluation.trace}
-    possible: set[str] = set()
-    links: set[tuple[str, str]] = set()
-    stack = [snapshot.start]
-    while stack:
-        slug = stack.pop()
-        if slug in possible or slug not in snapshot.nodes:
-            continue
-        possible.add(slug)
-        if slug == evaluation.outcome:
-            continue
-        targets: list[str] = []
-        if slug in decided:
-            targets = [decided[slug]]
-        else:
-            for edge in snapshot.nodes[slug].edges:
-                relevant = [c for c in edge.conditions if c.variable in known]
-                if not all(c.holds(known) for c in relevant):
-                    continue
-                targets.append(edge.target)
-                if len(relevant) == len(edge.conditions):
-                    break
-        for target in targets:
-            links.add((slug, target))
-            stack.append(target)
+    routes = engine.open_routes(snapshot, evaluation, answers)
     return _Walk(
         on_path=frozenset(evaluation.path),
         taken=frozenset((d.node, d.edge.target) for d in evaluation.trace),
-        possible=frozenset(possible),
-        possible_links=frozenset(links),
+        possible=routes.nodes,
+        possible_links=routes.links,
     )
 
 
@@ -714,7 +680,9 @@ def _nodes_markup(
                 f'text-anchor="middle">{escape(answer)}</text>'
             )
         href = None
-        if node_href is not None and (evaluation is None or (walked and box.kind == engine.QUESTION)):
+        if node_href is not None and (
+            evaluation is None or (walked and engine.askable(snapshot, evaluation, slug))
+        ):
             href = node_href(slug)
         if href:
             name = change % {"title": snapshot.nodes[slug].title} if evaluation is not None else ""

@@ -131,22 +131,11 @@ def rec_views(
     snapshot: engine.Snapshot,
     recs: tuple[engine.Recommendation, ...],
     result: engine.Evaluation | None = None,
-    answers: dict[str, Any] | None = None,
 ) -> list[RecView]:
-    """The recommendations to show; with ``result`` and ``answers``, each says why it was given."""
-    steps = trace_steps(snapshot, result) if result is not None else []
+    """The recommendations to show; with ``result``, each says why the engine gave it."""
     views = []
     for rec in recs:
-        decisions: tuple[TraceStep, ...] = ()
-        given_at = ""
-        conditions: tuple[str, ...] = ()
-        if result is not None:
-            index = _given_at(snapshot, result, rec.code)
-            if index is not None:
-                # trace[i] is the decision taken at path[i].
-                decisions = tuple(steps[:index])
-                given_at = snapshot.nodes[result.path[index]].title
-            conditions = tuple(_reason(snapshot, c, (answers or {}).get(c.variable)) for c in rec.conditions)
+        why = result.why.get(rec.code) if result is not None else None
         views.append(
             RecView(
                 code=rec.code,
@@ -157,20 +146,12 @@ def rec_views(
                 citations=tuple(
                     snapshot.references[label] for label in rec.citations if label in snapshot.references
                 ),
-                decisions=decisions,
-                given_at=given_at,
-                conditions=conditions,
+                decisions=tuple(_trace_steps(snapshot, why.decisions)) if why else (),
+                given_at=snapshot.nodes[why.node].title if why else "",
+                conditions=tuple(_reason(snapshot, f.condition, f.value) for f in why.fired) if why else (),
             )
         )
     return views
-
-
-def _given_at(snapshot: engine.Snapshot, result: engine.Evaluation, code: str) -> int | None:
-    """The index on the path of the step that gave ``code`` (the engine collects in path order)."""
-    for index, slug in enumerate(result.path):
-        if any(rec.code == code for rec in snapshot.nodes[slug].recommendations):
-            return index
-    return None
 
 
 def _reason(snapshot: engine.Snapshot, condition: engine.Condition, value: Any) -> str:
@@ -201,8 +182,12 @@ def grouped(recs: list[RecView], *, include_cautions: bool = True) -> list[tuple
 
 def trace_steps(snapshot: engine.Snapshot, result: engine.Evaluation) -> list[TraceStep]:
     """The decisions of the walk; steps that lead on unconditionally decide nothing and are left out."""
+    return _trace_steps(snapshot, result.trace)
+
+
+def _trace_steps(snapshot: engine.Snapshot, decisions: tuple[engine.Decision, ...]) -> list[TraceStep]:
     steps = []
-    for decision in result.trace:
+    for decision in decisions:
         if not decision.fired:
             continue
         reasons = tuple(_reason(snapshot, fired.condition, fired.value) for fired in decision.fired)

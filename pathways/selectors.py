@@ -17,7 +17,6 @@ from .models import (
     GuidanceNoteCondition,
     Node,
     NodeField,
-    Pathway,
     PathwayVersion,
     Recommendation,
     RecommendationCondition,
@@ -251,7 +250,3 @@ def walk_for(walk_id: uuid.UUID | str, slug: str | None = None) -> Walk:
     if slug is not None and walk.version.pathway.slug != slug:
         raise Http404("No such walk.")
     return walk
-
-
-def pathway_exists(slug: str) -> bool:
-    return Pathway.objects.filter(slug=slug).exists()

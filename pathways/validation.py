@@ -654,10 +654,6 @@ class Cell:
     low_closed: bool = True
     high_closed: bool = True
 
-    @property
-    def is_point(self) -> bool:
-        return self.variable.kind != engine.NUMBER or (self.low == self.high)
-
     def describe(self) -> str:
         variable = self.variable
         if variable.kind != engine.NUMBER:

@@ -87,7 +87,7 @@ def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) ->
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
     result = engine.evaluate(snapshot, walk.answers)
-    if not _askable(snapshot, result, node):
+    if not engine.askable(snapshot, result, node):
         if request.method != "POST":
             return redirect("pathways:walk_detail", slug=slug, walk_id=walk.pk)
         alert = _("That question is not part of this walk's path now. Nothing was changed.")
@@ -126,7 +126,7 @@ def walk_flowchart(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpR
     snapshot = selectors.snapshot_for(walk.version)
     result = engine.evaluate(snapshot, walk.answers)
     step = request.GET.get("step", "")
-    showing = step if _askable(snapshot, result, step) else result.current
+    showing = step if engine.askable(snapshot, result, step) else result.current
     context = {
         "walk": walk,
         "pathway": walk.version.pathway,
@@ -170,11 +170,6 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _askable(snapshot: engine.Snapshot, result: engine.Evaluation, node: str) -> bool:
-    """Only questions on the walk's current path can be answered or changed."""
-    return node in result.path and snapshot.nodes[node].kind == engine.QUESTION
 
 
 def _after_change(
@@ -226,7 +221,7 @@ def _render_walk(
     if showing is None:
         template = "pathways/result.html"
         # Only the result explains each recommendation; steps stay light to swap.
-        recs = presentation.rec_views(snapshot, result.recommendations, result, walk.answers)
+        recs = presentation.rec_views(snapshot, result.recommendations, result)
         context.update(
             recommendations=recs,
             outcome=snapshot.nodes[result.outcome],

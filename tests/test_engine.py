@@ -42,6 +42,24 @@ def test_engine_module_imports_nothing_from_django() -> None:
     assert not any(name.split(".")[0] == "django" for name in imported)
 
 
+def test_only_the_engine_decides_routes_outside_the_content_checks() -> None:
+    """Views, presentation and the flowchart ask the engine; they never test a condition themselves."""
+    package = Path(engine.__file__).parent
+    testing = {"holds", "matches", "applies"}
+    offenders = []
+    for path in sorted(package.glob("*.py")):
+        if path.name in {"engine.py", "validation.py"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in testing
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
 # --- The contract's examples -------------------------------------------------------------
 
 
@@ -409,6 +427,52 @@ def test_why_trace_records_the_condition_and_value_that_fired(snapshot: engine.S
     assert "1-2 cm" in size_decision.edge.note or "1.0 cm" in size_decision.edge.note
 
 
+def test_a_recommendation_is_explained_only_by_the_decisions_before_the_step_that_gave_it(
+    snapshot: engine.Snapshot,
+) -> None:
+    result = run(snapshot, **NF_LOCAL, tumor_size_cm=1.75, tumor_location="duodenum")
+    why = result.why["caution.lymph_node_sampling"]
+    assert why.node == "location"
+    # The location decision is taken at the step that gave the caution, so it is not part of why.
+    assert [d.node for d in why.decisions] == [
+        "syndrome",
+        "biochem_general",
+        "imaging",
+        "extent",
+        "size",
+        "nf_small_resection",
+    ]
+    assert [(f.condition.variable, f.condition.op, f.value) for f in why.fired] == [
+        ("tumor_size_cm", "gt", 1.75)
+    ]
+    assert result.why["general.multidisciplinary"].decisions == ()
+    assert [d.node for d in result.why["imaging.ct_mri"].decisions] == ["syndrome", "biochem_general"]
+
+
+def test_only_questions_on_the_current_path_are_askable(snapshot: engine.Snapshot) -> None:
+    result = run(snapshot, **NF_LOCAL, tumor_size_cm=1.75)
+    assert result.current == "location"
+    assert engine.askable(snapshot, result, "syndrome")
+    assert engine.askable(snapshot, result, "location")
+    assert not engine.askable(snapshot, result, "imaging"), "an information step asks nothing"
+    assert not engine.askable(snapshot, result, "ki67"), "a question off the path"
+    assert not engine.askable(snapshot, result, "")
+
+
+def test_open_routes_keep_the_edge_taken_and_rule_out_branches_the_answers_exclude(
+    snapshot: engine.Snapshot,
+) -> None:
+    answers = {**NF_LOCAL, "tumor_size_cm": 1.75}
+    result = engine.evaluate(snapshot, answers)
+    routes = engine.open_routes(snapshot, result, answers)
+    assert set(result.path) <= routes.nodes
+    assert {(d.node, d.edge.target) for d in result.trace} <= routes.links
+    taken_at_syndrome = next(d.edge.target for d in result.trace if d.node == "syndrome")
+    assert {target for source, target in routes.links if source == "syndrome"} == {taken_at_syndrome}
+    assert "ki67" not in routes.nodes and "observation" not in routes.nodes
+    assert {"surgery_head", "surgery_body_tail"} <= routes.nodes, "the location is not answered yet"
+
+
 def test_changing_an_earlier_answer_drops_answers_off_the_new_path(snapshot: engine.Snapshot) -> None:
     answers = {**NF_LOCAL, "tumor_size_cm": 2.5, "tumor_location": "head", "chromogranin_a_ng_ml": 50}
     answers["disease_extent"] = "metastatic"
@@ -520,6 +584,31 @@ def test_every_recommendation_outcome_and_node_is_reachable(
         reached_nodes.update(result.path)
     assert reached_codes == set(snapshot.recommendations)
     assert reached_nodes == set(snapshot.nodes)
+
+
+def test_every_recommendation_is_explained_by_exactly_the_decisions_before_the_step_that_gave_it(
+    snapshot: engine.Snapshot, all_classes: list
+) -> None:
+    checked = 0
+    for case, result in all_classes:
+        assert set(result.why) == set(result.codes), case
+        for rec in result.recommendations:
+            # The first step on the path that places the recommendation gives it.
+            given_at = next(
+                index
+                for index, slug in enumerate(result.path)
+                if rec.code in {placed.code for placed in snapshot.nodes[slug].recommendations}
+            )
+            before = set(result.path[:given_at])
+            expected = tuple(decision for decision in result.trace if decision.node in before)
+            why = result.why[rec.code]
+            assert why.node == result.path[given_at], (case, rec.code)
+            assert why.decisions == expected, (case, rec.code)
+            assert [(f.condition, f.value) for f in why.fired] == [
+                (condition, case[condition.variable]) for condition in rec.conditions
+            ], (case, rec.code)
+            checked += 1
+    assert checked > 50_000
 
 
 def test_every_recommendation_cites_a_listed_reference(snapshot: engine.Snapshot) -> None:

@@ -28,9 +28,7 @@ INSULINOMA_BODY = {
 
 def views_of(snapshot: engine.Snapshot, answers: dict[str, Any]) -> dict[str, presentation.RecView]:
     result = engine.evaluate(snapshot, answers)
-    return {
-        rec.code: rec for rec in presentation.rec_views(snapshot, result.recommendations, result, answers)
-    }
+    return {rec.code: rec for rec in presentation.rec_views(snapshot, result.recommendations, result)}
 
 
 def test_a_recommendation_says_which_decisions_led_to_it_with_the_answers(snapshot: engine.Snapshot) -> None:
@@ -43,6 +41,48 @@ def test_a_recommendation_says_which_decisions_led_to_it_with_the_answers(snapsh
 
     first = recs["general.multidisciplinary"]
     assert first.decisions == () and first.given_at == snapshot.nodes["syndrome"].title
+
+
+def test_a_recommendation_does_not_show_decisions_taken_at_or_after_the_step_that_gave_it(
+    snapshot: engine.Snapshot,
+) -> None:
+    answers = {
+        "suspected_syndrome": "none",
+        "functional_status": "nonfunctioning",
+        "disease_extent": "localized",
+        "tumor_size_cm": 1.75,
+        "tumor_location": "duodenum",
+    }
+    recs = views_of(snapshot, answers)
+    caution = recs["caution.lymph_node_sampling"]
+    assert caution.given_at == snapshot.nodes["location"].title
+    assert [step.node_title for step in caution.decisions] == [
+        snapshot.nodes[slug].title for slug in ("syndrome", "imaging", "extent", "size")
+    ]
+    imaging = recs["imaging.ct_mri"]
+    assert [step.node_title for step in imaging.decisions] == [snapshot.nodes["syndrome"].title]
+
+
+def test_every_recommendation_of_every_class_shows_the_decisions_before_its_step(
+    snapshot: engine.Snapshot,
+) -> None:
+    for answers, result in engine.enumerate_cases(snapshot):
+        for rec in presentation.rec_views(snapshot, result.recommendations, result):
+            given_at = next(
+                index
+                for index, slug in enumerate(result.path)
+                if rec.code in {placed.code for placed in snapshot.nodes[slug].recommendations}
+            )
+            before = set(result.path[:given_at])
+            # Steps that lead on unconditionally decide nothing and are not shown.
+            expected = [
+                (snapshot.nodes[d.node].title, snapshot.nodes[d.edge.target].title)
+                for d in result.trace
+                if d.node in before and d.fired
+            ]
+            shown = [(step.node_title, step.target_title) for step in rec.decisions]
+            assert shown == expected, (answers, rec.code)
+            assert rec.given_at == snapshot.nodes[result.path[given_at]].title
 
 
 def test_a_recommendation_with_its_own_conditions_shows_them_with_the_answers(
@@ -64,7 +104,7 @@ def test_report_text_is_plain_and_has_inputs_with_units_cautions_why_and_referen
     snapshot: engine.Snapshot,
 ) -> None:
     result = engine.evaluate(snapshot, INSULINOMA_BODY)
-    recs = presentation.rec_views(snapshot, result.recommendations, result, INSULINOMA_BODY)
+    recs = presentation.rec_views(snapshot, result.recommendations, result)
     text = presentation.report_text(
         snapshot=snapshot,
         result=result,

@@ -295,6 +295,9 @@ def test_each_recommendation_shows_its_sources_and_why_on_demand(page: Page) -> 
     why.locator("summary").click()
     expect(why).to_contain_text("Which functional syndrome is suspected?")
     expect(why).to_contain_text("SSTR imaging is Negative")
+    # Given at the SSTR step: the extent of disease is decided later and is no part of why.
+    expect(why.locator("ol li")).to_have_count(2)
+    expect(why.locator("ol")).not_to_contain_text("What is the extent of disease?")
     vaccination = page.locator('[data-code="special.splenectomy_vaccination"] details.rec-why')
     vaccination.locator("summary").click()
     expect(vaccination).to_contain_text("answer: Pancreatic body")
