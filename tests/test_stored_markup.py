@@ -32,28 +32,38 @@ PAYLOAD = (
     f'<a href="javascript:{MARK}()">{MARK}</a>'
     f"[{MARK}](javascript:{MARK}()) [{MARK}](//evil.example/{MARK})"
 )
+# Shorter payloads for fields whose column holds fewer characters than the full one.
+SHORTER = (
+    f'<span hx-get="/{MARK}/" hx-trigger="load">{MARK}</span><img src=x onerror="{MARK}()">',
+    f"<b onclick={MARK}()>",
+)
 HOSTILE_URLS = (f"javascript:{MARK}()", f"//evil.example/{MARK}", f"/\\evil.example/{MARK}")
+# Column sizes of the fields planted here (an import refuses anything longer).
+LIMITS = {"label": 120, "unit": 20, "title": 200}
+
+
+def _hostile(original: str, limit: int | None) -> str:
+    """The original text with the payload after it, or the longest payload that fits the column."""
+    for candidate in (f"{original} {PAYLOAD}", PAYLOAD, *SHORTER):
+        if limit is None or len(candidate) <= limit:
+            return candidate
+    raise AssertionError(f"no payload fits in {limit} characters")
 
 
 def _append(items: list[dict[str, Any]], name: str, where: Callable[[dict[str, Any]], bool] = bool) -> None:
     for item in items:
         if where(item):
-            item[name] = f"{item.get(name) or ''} {PAYLOAD}"
+            item[name] = _hostile(item.get(name) or "", LIMITS.get(name))
 
 
 def _choice_labels(document: dict[str, Any]) -> None:
     for variable in document["variables"]:
-        variable["choices"] = [[value, f"{label} {PAYLOAD}"] for value, label in variable.get("choices", [])]
-
-
-def _reference_urls(document: dict[str, Any]) -> None:
-    for index, reference in enumerate(document["references"]):
-        reference["url"] = HOSTILE_URLS[index % len(HOSTILE_URLS)]
+        variable["choices"] = [[value, _hostile(label, None)] for value, label in variable.get("choices", [])]
 
 
 def _pathway(name: str) -> Callable[[dict[str, Any]], None]:
     def plant(document: dict[str, Any]) -> None:
-        document["pathway"][name] = f"{document['pathway'].get(name, '')} {PAYLOAD}"
+        document["pathway"][name] = _hostile(document["pathway"].get(name, ""), LIMITS.get(name))
 
     return plant
 
@@ -80,7 +90,6 @@ PLANTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "pathway source": _pathway("source"),
     "reference citation": lambda d: _append(d["references"], "citation"),
     "reference note": lambda d: _append(d["references"], "note"),
-    "reference url": _reference_urls,
     "version change note": _version_note,
 }
 
@@ -270,10 +279,11 @@ def test_markdown_keeps_https_mailto_and_in_page_links(url: str):
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", HOSTILE_URLS)
 def test_reference_with_an_unsafe_url_shows_it_as_text_not_a_link(url: str, pnet_version: Any):
-    document = copy.deepcopy(load_bundled("pnet"))
-    for reference in document["references"]:
-        reference["url"] = url
-    published = import_document(document, status="published")
+    # An import refuses such URLs; a row stored before that rule (written here around the model's
+    # guards) must still never render as a link.
+    published = import_document(copy.deepcopy(load_bundled("pnet")), status="published")
+    Reference.objects.filter(version=published).update(url=url)
+    selectors.clear_snapshot_cache()
     walk = walk_with(published, OBSERVATION_CASE)
     html = Client().get(reverse("pathways:walk_detail", args=["pnet", walk.pk])).content.decode()
     page = Page(html)
