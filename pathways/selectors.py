@@ -148,7 +148,7 @@ def engine_document(version: PathwayVersion) -> dict[str, Any]:
         }
 
     return {
-        "pathway": {"slug": version.pathway.slug, "title": version.pathway.title},
+        "pathway": {"slug": version.pathway.slug, "title": version.title},
         "version": {"number": version.number},
         "variables": [variable_doc(row) for row in variables],
         "nodes": [
@@ -202,7 +202,7 @@ def published_pathways() -> list[PathwayVersion]:
     return list(
         PathwayVersion.objects.filter(status=PathwayVersion.Status.PUBLISHED)
         .select_related("pathway")
-        .order_by("pathway__title")
+        .order_by("title", "pathway__slug")
     )
 
 
