@@ -170,17 +170,9 @@ def test_slug_rename_of_a_published_pathway_is_refused_with_a_clear_message(
     assert "fixed once a version has been published" in page
 
 
-def test_slug_of_a_pathway_with_only_a_retired_version_is_fixed_too(pnet_version: PathwayVersion) -> None:
-    document = changed_document()
-    document["pathway"]["slug"] = "old"
-    import_document(document, status="retired")
-    pathway = Pathway.objects.get(slug="old")
-    pathway.slug = "older"
-    with pytest.raises(ImmutableVersionError):
-        pathway.save()
-
-
-def test_slug_of_a_pathway_with_drafts_only_can_change(pnet_version: PathwayVersion) -> None:
+def test_slug_is_free_while_only_drafts_exist_and_fixed_by_a_retired_version(
+    pnet_version: PathwayVersion,
+) -> None:
     document = changed_document()
     document["pathway"]["slug"] = "trial"
     draft = import_document(document)
@@ -188,6 +180,13 @@ def test_slug_of_a_pathway_with_drafts_only_can_change(pnet_version: PathwayVers
     pathway.slug = "trial-2"
     pathway.full_clean()
     pathway.save()
+    assert Pathway.objects.get(pk=pathway.pk).slug == "trial-2"
+
+    document["pathway"]["slug"] = "trial-2"
+    import_document(document, status="retired")
+    pathway.slug = "trial-3"
+    with pytest.raises(ImmutableVersionError):
+        pathway.save()
     assert Pathway.objects.get(pk=pathway.pk).slug == "trial-2"
 
 
