@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -176,10 +177,24 @@ class VersionInline(admin.TabularInline):
 
 @admin.register(Pathway)
 class PathwayAdmin(SimpleHistoryAdmin):
+    """The pathway's slug (its title and texts are each version's, edited on the draft)."""
+
     form = ConflictCheckedForm
-    list_display = ("title", "slug")
-    search_fields = ("title", "slug")
+    list_display = ("slug", "latest_title")
+    search_fields = ("slug", "versions__title")
     inlines = [VersionInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fixed = ("slug",) if obj is not None and obj.slug_is_fixed else ()
+        return (*super().get_readonly_fields(request, obj), *fixed)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        latest = PathwayVersion.objects.filter(pathway=OuterRef("pk")).order_by("-number").values("title")
+        return super().get_queryset(request).annotate(_latest_title=Subquery(latest[:1]))
+
+    @admin.display(description="Title (latest version)")
+    def latest_title(self, obj: Pathway) -> str:
+        return getattr(obj, "_latest_title", None) or ""
 
 
 class VariableInline(DraftOnlyInline):
@@ -222,12 +237,17 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
     form = ConflictCheckedForm
     list_display = ("pathway", "number", "status", "published_at", "published_by", "created_at")
     list_filter = ("status", "pathway")
-    search_fields = ("pathway__title", "pathway__slug", "note")
+    search_fields = ("title", "pathway__slug", "note")
     list_select_related = ("pathway", "published_by")
     fields = (
         "pathway",
         "number",
         "status",
+        "title",
+        "summary",
+        "intended_use",
+        "disclaimer",
+        "source",
         "note",
         "based_on",
         "published_at",

@@ -19,6 +19,8 @@ from .document_checks import check_document
 
 FORMAT = "pnet-pathways/1"
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
+# The "pathway" block's text: what the clinician reads about the pathway, held by each version.
+PATHWAY_TEXT = ("title", "summary", "intended_use", "disclaimer", "source")
 
 
 def load_bundled(slug: str) -> dict[str, Any]:
@@ -35,6 +37,12 @@ def content_hash(document: dict[str, Any]) -> str:
 
 def _model(apps: Any, name: str) -> Any:
     return apps.get_model("pathways", name)
+
+
+def _text_is_versioned(apps: Any) -> bool:
+    """Whether the pathway's title, summary and so on are the version's (not in early migration states)."""
+    fields = {field.name for field in _model(apps, "PathwayVersion")._meta.concrete_fields}
+    return set(PATHWAY_TEXT) <= fields
 
 
 def _optional_model(apps: Any, name: str) -> Any:
@@ -64,17 +72,17 @@ def import_document(
     PathwayVersion = _model(apps, "PathwayVersion")
 
     info = document["pathway"]
-    pathway, _ = Pathway.objects.update_or_create(
-        slug=info["slug"],
-        defaults={
-            key: info.get(key, "") for key in ("title", "summary", "intended_use", "disclaimer", "source")
-        },
-    )
+    text = {key: info.get(key, "") for key in PATHWAY_TEXT}
+    versioned = _text_is_versioned(apps)
+    # An existing pathway keeps its row as it is: the new text goes into the new version only.
+    pathway, _ = Pathway.objects.get_or_create(slug=info["slug"], defaults={} if versioned else text)
     meta = document.get("version") or {}
     status = status or "draft"
     last = PathwayVersion.objects.filter(pathway=pathway).order_by("-number").first()
     number = (last.number + 1) if last else 1
     extra = {"based_on": based_on} if based_on is not None else {}
+    if versioned:
+        extra.update(text)
     version = PathwayVersion.objects.create(
         pathway=pathway, number=number, status="draft", note=meta.get("note", ""), **extra
     )
@@ -265,6 +273,7 @@ def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
     Recommendation = _model(apps, "Recommendation")
 
     pathway = version.pathway
+    text_holder = version if _text_is_versioned(apps) else pathway
     variables = list(version.variables.order_by("order", "pk"))
     nodes = list(
         Node.objects.filter(version=version).prefetch_related("node_fields__variable").order_by("order", "pk")
@@ -320,14 +329,7 @@ def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
     node_order = {n.pk: index for index, n in enumerate(nodes)}
     return {
         "format": FORMAT,
-        "pathway": {
-            "slug": pathway.slug,
-            "title": pathway.title,
-            "summary": pathway.summary,
-            "intended_use": pathway.intended_use,
-            "disclaimer": pathway.disclaimer,
-            "source": pathway.source,
-        },
+        "pathway": {"slug": pathway.slug, **{key: getattr(text_holder, key) for key in PATHWAY_TEXT}},
         "version": {"number": version.number, "status": version.status, "note": version.note},
         "variables": [variable_doc(v) for v in variables],
         "nodes": [node_doc(n) for n in nodes],

@@ -31,6 +31,7 @@ def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chang
     safety rules and test cases."""
     variables = {**_variables(old), **_variables(new)}
     changes: list[Change] = []
+    changes += _diff_pathway_text(old, new)
     changes += _diff_variables(old, new)
     changes += _diff_nodes(old, new)
     changes += _diff_edges(old, new, variables)
@@ -53,6 +54,28 @@ def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chang
         "Newer-guidance note",
         ("text", "source", "source_url", "checked_on", "when_codes", "unless_codes", "conditions"),
     )
+    return changes
+
+
+PATHWAY_TEXT = {
+    "title": "title",
+    "summary": "summary",
+    "intended_use": "intended use",
+    "disclaimer": "disclaimer",
+    "source": "source",
+}
+
+
+def _diff_pathway_text(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """What the clinician reads about the pathway itself (its start page and report)."""
+    a, b = old.get("pathway") or {}, new.get("pathway") or {}
+    changes = []
+    for key, label in PATHWAY_TEXT.items():
+        before, after = a.get(key) or "", b.get(key) or ""
+        if before == after:
+            continue
+        text = f"The pathway's {label} now reads “{after}” (was “{before}”)." if key == "title" else ""
+        changes.append(Change(CHANGED, "pathway", text or f"The pathway's {label} changed."))
     return changes
 
 

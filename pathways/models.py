@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, pre_delete
@@ -132,27 +133,49 @@ class VersionContent(models.Model):
 
 
 class Pathway(models.Model):
-    slug = models.SlugField(unique=True)
-    title = models.CharField(max_length=200)
-    summary = models.TextField(blank=True)
-    intended_use = models.TextField(blank=True)
-    disclaimer = models.TextField(blank=True)
-    source = models.TextField(blank=True, help_text=_("The source document the pathway is drawn from."))
+    """A pathway's stable name. Everything a clinician reads belongs to its versions."""
+
+    slug = models.SlugField(
+        unique=True,
+        help_text=_("Used in walk links and the API; fixed once a version has been published."),
+    )
     revision = models.PositiveIntegerField(default=0, editable=False)
 
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["title"]
+        ordering = ["slug"]
 
     def __str__(self) -> str:
-        return self.title
+        return self.slug
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        if message := self._slug_change_refusal():
+            raise ImmutableVersionError(message)
         self.revision += 1
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if message := self._slug_change_refusal():
+            raise ValidationError({"slug": message})
+
+    @property
+    def slug_is_fixed(self) -> bool:
+        """Walks and API callers know the pathway by its slug once a version has been published."""
+        return self.pk is not None and self.versions.exclude(status=DRAFT).exists()
+
+    def _slug_change_refusal(self) -> str:
+        if self.pk is None:
+            return ""
+        stored = type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+        if stored is None or stored == self.slug or not self.slug_is_fixed:
+            return ""
+        return (
+            f"The slug of the pathway “{stored}” cannot change: it has a published or retired "
+            "version, and walk links and the API use its slug."
+        )
 
 
 class PathwayVersion(models.Model):
@@ -181,10 +204,19 @@ class PathwayVersion(models.Model):
     content_hash = models.CharField(max_length=80, blank=True)
     revision = models.PositiveIntegerField(default=0, editable=False)
 
+    # What the clinician reads about the pathway: part of the version, so it cannot change once
+    # published (and is covered by the content hash, as the document's "pathway" block).
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    intended_use = models.TextField(blank=True)
+    disclaimer = models.TextField(blank=True)
+    source = models.TextField(blank=True, help_text=_("The source document the pathway is drawn from."))
+
     history = HistoricalRecords()
 
     # A published version may only be retired; nothing else about it changes.
     RETIRING_FIELDS = frozenset({"status", "revision"})
+    TEXT_FIELDS = ("title", "summary", "intended_use", "disclaimer", "source")
 
     class Meta:
         ordering = ["pathway", "-number"]
@@ -206,6 +238,11 @@ class PathwayVersion(models.Model):
             stored = type(self).objects.filter(pk=self.pk).first()
             if stored is not None and stored.status != DRAFT:
                 self._refuse_change_of_locked(stored)
+            elif stored is not None and self.status == DRAFT and self._text_changed(stored):
+                # The snapshot cache is keyed by the content hash: an edited draft needs a new one.
+                self.content_hash = f"draft:{uuid.uuid4().hex}"
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash"}
         self.revision += 1
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
@@ -214,6 +251,9 @@ class PathwayVersion(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    def _text_changed(self, stored: PathwayVersion) -> bool:
+        return any(getattr(self, name) != getattr(stored, name) for name in self.TEXT_FIELDS)
 
     def _refuse_change_of_locked(self, stored: PathwayVersion) -> None:
         changed = {

@@ -35,7 +35,11 @@ def snapshot_for(version: PathwayVersion) -> engine.Snapshot:
     Published and retired versions never change, so a step costs no pathway queries. A draft's
     hash is refreshed on every save by the authoring services, so its cache entry follows edits.
     """
-    key = (version.pk, version.content_hash)
+    content = version.content_hash
+    if version.status == PathwayVersion.Status.DRAFT:
+        # The instance may predate an edit: a draft's current token is one small query away.
+        content = PathwayVersion.objects.filter(pk=version.pk).values_list("content_hash", flat=True).first()
+    key = (version.pk, content or "")
     snapshot = _snapshots.get(key)
     if snapshot is None:
         snapshot = engine.snapshot_from_document(engine_document(version), version_id=version.pk)
@@ -160,7 +164,7 @@ def engine_document(version: PathwayVersion) -> dict[str, Any]:
         }
 
     return {
-        "pathway": {"slug": version.pathway.slug, "title": version.pathway.title},
+        "pathway": {"slug": version.pathway.slug, "title": version.title},
         "version": {"number": version.number},
         "variables": [variable_doc(row) for row in variables],
         "nodes": [
@@ -227,7 +231,7 @@ def published_pathways() -> list[PathwayVersion]:
     return list(
         PathwayVersion.objects.filter(status=PathwayVersion.Status.PUBLISHED)
         .select_related("pathway")
-        .order_by("pathway__title")
+        .order_by("title", "pathway__slug")
     )
 
 
