@@ -180,29 +180,6 @@ class PathwayAdmin(SimpleHistoryAdmin):
     inlines = [VersionInline]
 
 
-class VariableInline(DraftOnlyInline):
-    model = Variable
-    fields = ("order", "key", "label", "kind", "unit", "minimum", "maximum", "optional", "edit_revision")
-    show_change_link = True
-
-
-class ReferenceInline(DraftOnlyInline):
-    model = Reference
-    fields = ("order", "label", "citation", "url", "note", "edit_revision")
-
-
-class SafetyRuleInline(DraftOnlyInline):
-    model = SafetyRule
-    fields = ("order", "name", "description", "must_include", "must_exclude", "edit_revision")
-    show_change_link = True
-
-
-class TestCaseInline(DraftOnlyInline):
-    model = PathwayTestCase
-    fields = ("order", "name", "case", "must_include", "must_exclude", "expected_outcome", "edit_revision")
-    show_change_link = True
-
-
 class PublishForm(forms.Form):
     note = forms.CharField(
         label="Change note",
@@ -246,7 +223,6 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
         "created_at",
         "checklist",
     )
-    inlines = [VariableInline, ReferenceInline, SafetyRuleInline, TestCaseInline]
     change_form_template = "admin/pathways/pathwayversion/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -293,7 +269,7 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
     ) -> Any:
         obj = context.get("original")
         if obj is not None:
-            context.update(self._tools(request, obj))
+            context.update(self._tools(request, obj), content_lists=_content_lists(request, obj))
         return super().render_change_form(request, context, *args, **kwargs)
 
     def _tools(self, request: HttpRequest, obj: PathwayVersion) -> dict[str, Any]:
@@ -418,6 +394,30 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
     def audit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk)
         return self._page(request, version, "audit.html", title=f"History of {version}", rows=_audit(version))
+
+
+# The version page lists its content with links instead of editing every row inline: a draft has
+# hundreds of rows, and one form carrying them all would exceed DATA_UPLOAD_MAX_NUMBER_FIELDS.
+LISTED_CONTENT = (Variable, Node, Recommendation, Reference, SafetyRule, PathwayTestCase)
+
+
+def _content_lists(request: HttpRequest, version: PathwayVersion) -> list[dict[str, Any]]:
+    """Each kind of content of the version: its rows with change links, and where to add one."""
+    lists = []
+    for model in LISTED_CONTENT:
+        opts = model._meta
+        name = f"admin:pathways_{opts.model_name}"
+        can_add = version.is_draft and request.user.has_perm(f"pathways.add_{opts.model_name}")
+        lists.append(
+            {
+                "title": opts.verbose_name_plural,
+                "rows": [(str(row), change_url_of(row)) for row in model.objects.filter(version=version)],
+                "changelist_url": f"{reverse(f'{name}_changelist')}?version__id__exact={version.pk}",
+                "add_url": f"{reverse(f'{name}_add')}?version={version.pk}" if can_add else "",
+                "add_label": f"Add {opts.verbose_name}",
+            }
+        )
+    return lists
 
 
 def change_url_of(obj: Any) -> str:
