@@ -11,6 +11,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib import admin as django_admin
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -18,12 +19,17 @@ from pathways import authoring
 from pathways.content_io import export_document
 from pathways.models import (
     CONTENT_MODELS,
+    Edge,
+    EdgeCondition,
     Node,
+    NodeField,
     Pathway,
     PathwayVersion,
     Recommendation,
+    RecommendationCondition,
     Reference,
     SafetyRule,
+    SafetyRuleCondition,
     Variable,
     Walk,
 )
@@ -245,3 +251,222 @@ def test_the_draft_version_page_links_every_content_row(superuser: Client, draft
             assert f'href="{change_url(row)}"' in page, row
         add = reverse(f"admin:pathways_{model._meta.model_name}_add")
         assert f'href="{add}?version={draft.pk}"' in page
+
+
+# No cross-version links ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def other_draft(draft: PathwayVersion, pnet_version: PathwayVersion) -> PathwayVersion:
+    return authoring.new_draft(pnet_version)
+
+
+def stored_rows() -> dict[str, int]:
+    counts = {model._meta.label: model.objects.count() for model in CONTENT_MODELS}
+    counts["nodes"] = Recommendation.nodes.through.objects.count()
+    counts["citations"] = Recommendation.citations.through.objects.count()
+    return counts
+
+
+def errors_by_name(response: Any) -> dict[str, list[str]]:
+    """Every form error on an admin page, by the posted name of its field ("__all__" when none)."""
+    errors: dict[str, list[str]] = {}
+    for name, messages in response.context["adminform"].form.errors.items():
+        errors[name] = list(messages)
+    for inline in response.context["inline_admin_formsets"]:
+        for form in inline.formset.forms:
+            for name, messages in form.errors.items():
+                errors[f"{form.prefix}-{name}"] = list(messages)
+    return errors
+
+
+def post_form(client: Client, url: str, values: dict[str, Any]) -> Any:
+    """Post a page's form as rendered, with ``values`` replacing or adding fields."""
+    fields = as_post(parse_form(client.get(url).content.decode()).fields)
+    for name, value in values.items():
+        fields[name] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return client.post(url, fields)
+
+
+def one_row(prefix: str, **fields: Any) -> dict[str, Any]:
+    return {f"{prefix}-TOTAL_FORMS": 1, **{f"{prefix}-0-{name}": value for name, value in fields.items()}}
+
+
+def add_url(model: type, version: PathwayVersion) -> str:
+    return f"{reverse(f'admin:pathways_{model._meta.model_name}_add')}?version={version.pk}"
+
+
+def node(version: PathwayVersion, slug: str = "ki67") -> Node:
+    return Node.objects.get(version=version, slug=slug)
+
+
+def variable(version: PathwayVersion, key: str = "ki67_percent") -> Variable:
+    return Variable.objects.get(version=version, key=key)
+
+
+def reference(version: PathwayVersion) -> Reference:
+    return Reference.objects.filter(version=version).order_by("order").first()
+
+
+def recommendation_fields(draft: PathwayVersion) -> dict[str, Any]:
+    return {
+        "version": draft.pk,
+        "code": "nf.cross-version",
+        "section": "general",
+        "title": "A new recommendation",
+        "text": "Text.",
+        "citations": [reference(draft).pk],
+    }
+
+
+def node_fields(draft: PathwayVersion) -> dict[str, Any]:
+    return {"version": draft.pk, "slug": "new-step", "kind": "question", "stage": "workup", "title": "New"}
+
+
+def condition(other: PathwayVersion) -> dict[str, Any]:
+    return one_row("conditions", variable=variable(other).pk, op="le", value="20")
+
+
+CROSS_VERSION_ADDS = {
+    "recommendation placed at another version's node": (
+        Recommendation,
+        lambda d, o: {**recommendation_fields(d), "nodes": [node(d).pk, node(o).pk]},
+        "nodes",
+    ),
+    "recommendation citing another version's reference": (
+        Recommendation,
+        lambda d, o: {**recommendation_fields(d), "citations": [reference(o).pk]},
+        "citations",
+    ),
+    "recommendation condition on another version's variable": (
+        Recommendation,
+        lambda d, o: {**recommendation_fields(d), **condition(o)},
+        "conditions-0-variable",
+    ),
+    "node asking another version's variable": (
+        Node,
+        lambda d, o: {**node_fields(d), **one_row("node_fields", variable=variable(o).pk, order=1)},
+        "node_fields-0-variable",
+    ),
+    "node with an edge to another version's node": (
+        Node,
+        lambda d, o: {**node_fields(d), **one_row("out_edges", target=node(o).pk, order=1)},
+        "out_edges-0-target",
+    ),
+    "edge condition on another version's variable": (
+        Edge,
+        lambda d, o: (
+            {"version": d.pk, "source": node(d, "syndrome").pk, "target": node(d).pk, "order": 9}
+            | condition(o)
+        ),
+        "conditions-0-variable",
+    ),
+    "safety rule condition on another version's variable": (
+        SafetyRule,
+        lambda d, o: {"version": d.pk, "name": "new-rule", **condition(o)},
+        "conditions-0-variable",
+    ),
+}
+
+
+def assert_refused(response: Any, field: str, before: dict[str, int], admin: Client, draft: Any) -> None:
+    assert response.status_code == 200, response.status_code
+    errors = errors_by_name(response)
+    assert field in errors, errors
+    assert stored_rows() == before
+    for name in ("change", "diagram", "diff"):
+        url = reverse(f"admin:pathways_pathwayversion_{name}", args=[draft.pk])
+        assert admin.get(url).status_code == 200, name
+
+
+@pytest.mark.parametrize("opened", ["from the version page", "from the list"])
+@pytest.mark.parametrize("other", ["published", "another draft"])
+@pytest.mark.parametrize("case", sorted(CROSS_VERSION_ADDS))
+def test_add_form_refuses_a_link_to_another_version(
+    editor: Client,
+    superuser: Client,
+    case: str,
+    other: str,
+    opened: str,
+    draft: PathwayVersion,
+    other_draft: PathwayVersion,
+    pnet_version: PathwayVersion,
+) -> None:
+    """Opened from the version page the add form knows its version; from the list it does not."""
+    model, values, field = CROSS_VERSION_ADDS[case]
+    before = stored_rows()
+    target = pnet_version if other == "published" else other_draft
+    url = add_url(model, draft)
+    if opened == "from the list":
+        url = url.partition("?")[0]
+    response = post_form(editor, url, values(draft, target))
+    assert_refused(response, field, before, superuser, draft)
+
+
+def test_a_link_to_another_draft_is_refused_naming_that_draft(
+    editor: Client, draft: PathwayVersion, other_draft: PathwayVersion
+) -> None:
+    values = {**recommendation_fields(draft), "nodes": [node(draft).pk, node(other_draft).pk]}
+    response = post_form(editor, reverse("admin:pathways_recommendation_add"), values)
+    assert errors_by_name(response)["nodes"] == [
+        f"ki67 of another version ({other_draft}): choose only nodes of this version."
+    ]
+
+
+@pytest.mark.parametrize("field", ["source", "target"])
+def test_edge_add_form_refuses_a_node_of_another_draft(
+    editor: Client, superuser: Client, field: str, draft: PathwayVersion, other_draft: PathwayVersion
+) -> None:
+    values = {"version": draft.pk, "source": node(draft, "syndrome").pk, "target": node(draft).pk, "order": 9}
+    values[field] = node(other_draft).pk
+    before = stored_rows()
+    assert_refused(post_form(editor, add_url(Edge, draft), values), field, before, superuser, draft)
+
+
+def test_edge_change_form_refuses_a_target_in_another_draft(
+    editor: Client, superuser: Client, draft: PathwayVersion, other_draft: PathwayVersion
+) -> None:
+    edge = Edge.objects.filter(version=draft).order_by("pk").first()
+    before = stored_rows()
+    response = post_form(editor, change_url(edge), {"target": node(other_draft).pk})
+    assert_refused(response, "target", before, superuser, draft)
+    assert Edge.objects.get(pk=edge.pk).target.version == draft
+
+
+def test_add_forms_offer_only_rows_of_the_version_being_added_to(
+    editor: Client, draft: PathwayVersion, other_draft: PathwayVersion
+) -> None:
+    offered = []
+    for model in (Recommendation, Node, Edge, SafetyRule):
+        response = editor.get(add_url(model, draft))
+        forms = [response.context["adminform"].form]
+        forms += [inline.formset.empty_form for inline in response.context["inline_admin_formsets"]]
+        for form in forms:
+            for field in form.fields.values():
+                queryset = getattr(field, "queryset", None)
+                if queryset is not None and queryset.model in (Node, Variable, Reference):
+                    offered.append((model.__name__, queryset.model.__name__))
+                    assert set(queryset.values_list("version", flat=True)) == {draft.pk}, offered[-1]
+    assert ("Recommendation", "Node") in offered and ("Node", "Variable") in offered
+
+
+def test_models_refuse_a_link_to_another_version(draft: PathwayVersion, other_draft: PathwayVersion) -> None:
+    here, there = node(draft), node(other_draft)
+    rows = {
+        "target": Edge(version=draft, source=here, target=there, order=9),
+        "source": Edge(version=draft, source=there, target=here, order=9),
+        "variable": NodeField(node=here, variable=variable(other_draft), order=9),
+    }
+    edge = Edge.objects.filter(version=draft).first()
+    rule = SafetyRule.objects.filter(version=draft).first()
+    rec = Recommendation.objects.filter(version=draft).first()
+    for model, parent in ((EdgeCondition, {"edge": edge}), (SafetyRuleCondition, {"rule": rule})):
+        rows[model.__name__] = model(**parent, variable=variable(other_draft), op="eq", value=1)
+    rows["rec"] = RecommendationCondition(
+        recommendation=rec, variable=variable(other_draft), op="eq", value=1
+    )
+    for name, row in rows.items():
+        with pytest.raises(ValidationError) as refused:
+            row.full_clean()
+        field = name if name in ("target", "source") else "variable"
+        assert field in refused.value.message_dict, name
