@@ -96,13 +96,90 @@ def _is_locked(obj: Any) -> bool:
 
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
+# Content that belongs to one version: a row may link only to rows of its own version.
+VERSIONED = (Node, Variable, Reference, Edge, Recommendation, SafetyRule)
+
+OTHER_VERSION = "{rows} of another version ({versions}): choose only {plural} of this version."
+
+
+class SameVersionForm(ConflictCheckedForm):
+    """Refuse a link to a row of another version: the version's own pages could not render it."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        version_id = self._version_id(cleaned)
+        for name, field in self.fields.items():
+            value = cleaned.get(name)
+            if value is None or not isinstance(field, forms.ModelChoiceField):
+                continue
+            if field.queryset.model not in VERSIONED:
+                continue
+            rows = list(value) if isinstance(field, forms.ModelMultipleChoiceField) else [value]
+            rows = [row for row in rows if row is not None]
+            if version_id is None and rows:
+                version_id = rows[0].version_id
+            strays = [row for row in rows if row.version_id != version_id]
+            if strays:
+                versions = PathwayVersion.objects.filter(pk__in={row.version_id for row in strays})
+                message = OTHER_VERSION.format(
+                    rows=", ".join(sorted(map(str, strays))),
+                    versions=", ".join(sorted(map(str, versions))),
+                    plural=field.queryset.model._meta.verbose_name_plural,
+                )
+                self.add_error(name, ValidationError(message, code="other-version"))
+        return cleaned
+
+    def _version_id(self, cleaned: dict[str, Any]) -> int | None:
+        """The version of the row: as chosen, as stored, or that of the row an inline belongs to."""
+        if "version" in self.fields:
+            version = cleaned.get("version")
+            return version.pk if version is not None else None
+        instance = self.instance
+        if getattr(instance, "version_id", None) is not None:
+            return instance.version_id
+        for field in instance._meta.concrete_fields:
+            chosen = isinstance(self.fields.get(field.name), forms.ModelChoiceField)
+            if field.is_relation and field.related_model in VERSIONED and not chosen:
+                # An inline's row: its formset's form cleans to it even before it is saved.
+                parent = cleaned.get(field.name) or getattr(instance, field.name, None)
+                if parent is not None:
+                    return parent.version_id
+        return None
+
+
+def _editing_version(request: HttpRequest) -> PathwayVersion | None:
+    """The version a page edits: that of the object opened, or the draft named in ``?version=``."""
+    version = _version_of(getattr(request, "_pathways_parent", None))
+    if version is None and request.GET.get("version", "").isdigit():
+        version = PathwayVersion.objects.filter(
+            pk=request.GET["version"], status=PathwayVersion.Status.DRAFT
+        ).first()
+    return version
+
+
+def _same_version_rows(model: type, request: HttpRequest) -> Any:
+    """The rows a link of a page may point to: those of the version it edits, else of any draft."""
+    version = _editing_version(request)
+    if version is not None:
+        return model.objects.filter(version=version).select_related("version__pathway")
+    return model.objects.filter(version__status=PathwayVersion.Status.DRAFT).select_related(
+        "version__pathway"
+    )
+
 
 class DraftOnlyAdmin(SimpleHistoryAdmin):
     """A content admin: changes only while the object's version is a draft; history per object."""
 
-    form = ConflictCheckedForm
+    form = SameVersionForm
     formfield_overrides = URL_FIELDS
     list_select_related = ("version__pathway",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A row stays in the version it was made in: moving it would strand the rows linked to it.
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and "version" in (f.name for f in self.model._meta.fields):
+            readonly = (*readonly, "version")
+        return readonly
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_change_permission(request, obj) and not _is_locked(obj)
@@ -113,11 +190,14 @@ class DraftOnlyAdmin(SimpleHistoryAdmin):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.remote_field.model is PathwayVersion:
             kwargs["queryset"] = PathwayVersion.objects.filter(status=PathwayVersion.Status.DRAFT)
-        elif db_field.remote_field.model in (Node, Variable, Reference, Edge, Recommendation, SafetyRule):
-            kwargs["queryset"] = db_field.remote_field.model.objects.filter(
-                version__status=PathwayVersion.Status.DRAFT
-            ).select_related("version__pathway")
+        elif db_field.remote_field.model in VERSIONED:
+            kwargs["queryset"] = _same_version_rows(db_field.remote_field.model, request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.remote_field.model in VERSIONED:
+            kwargs["queryset"] = _same_version_rows(db_field.remote_field.model, request)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         try:
@@ -129,7 +209,7 @@ class DraftOnlyAdmin(SimpleHistoryAdmin):
 class DraftOnlyInline(admin.TabularInline):
     """An inline that is read-only when its parent belongs to a published or retired version."""
 
-    form = ConflictCheckedForm
+    form = SameVersionForm
     formfield_overrides = URL_FIELDS
     extra = 0
 
@@ -143,11 +223,8 @@ class DraftOnlyInline(admin.TabularInline):
         return super().has_delete_permission(request, obj) and not _is_locked(obj)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        parent = getattr(request, "_pathways_parent", None)
-        version = _version_of(parent)
-        model = db_field.remote_field.model
-        if version is not None and model in (Node, Variable, Reference):
-            kwargs["queryset"] = model.objects.filter(version=version)
+        if db_field.remote_field.model in VERSIONED:
+            kwargs["queryset"] = _same_version_rows(db_field.remote_field.model, request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -195,29 +272,6 @@ class PathwayAdmin(SimpleHistoryAdmin):
     @admin.display(description="Title (latest version)")
     def latest_title(self, obj: Pathway) -> str:
         return getattr(obj, "_latest_title", None) or ""
-
-
-class VariableInline(DraftOnlyInline):
-    model = Variable
-    fields = ("order", "key", "label", "kind", "unit", "minimum", "maximum", "optional", "edit_revision")
-    show_change_link = True
-
-
-class ReferenceInline(DraftOnlyInline):
-    model = Reference
-    fields = ("order", "label", "citation", "url", "note", "edit_revision")
-
-
-class SafetyRuleInline(DraftOnlyInline):
-    model = SafetyRule
-    fields = ("order", "name", "description", "must_include", "must_exclude", "edit_revision")
-    show_change_link = True
-
-
-class TestCaseInline(DraftOnlyInline):
-    model = PathwayTestCase
-    fields = ("order", "name", "case", "must_include", "must_exclude", "expected_outcome", "edit_revision")
-    show_change_link = True
 
 
 class PublishForm(forms.Form):
@@ -268,7 +322,6 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
         "created_at",
         "checklist",
     )
-    inlines = [VariableInline, ReferenceInline, SafetyRuleInline, TestCaseInline]
     change_form_template = "admin/pathways/pathwayversion/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -315,7 +368,7 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
     ) -> Any:
         obj = context.get("original")
         if obj is not None:
-            context.update(self._tools(request, obj))
+            context.update(self._tools(request, obj), content_lists=_content_lists(request, obj))
         return super().render_change_form(request, context, *args, **kwargs)
 
     def _tools(self, request: HttpRequest, obj: PathwayVersion) -> dict[str, Any]:
@@ -440,6 +493,30 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
     def audit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk)
         return self._page(request, version, "audit.html", title=f"History of {version}", rows=_audit(version))
+
+
+# The version page lists its content with links instead of editing every row inline: a draft has
+# hundreds of rows, and one form carrying them all would exceed DATA_UPLOAD_MAX_NUMBER_FIELDS.
+LISTED_CONTENT = (Variable, Node, Recommendation, Reference, SafetyRule, PathwayTestCase)
+
+
+def _content_lists(request: HttpRequest, version: PathwayVersion) -> list[dict[str, Any]]:
+    """Each kind of content of the version: its rows with change links, and where to add one."""
+    lists = []
+    for model in LISTED_CONTENT:
+        opts = model._meta
+        name = f"admin:pathways_{opts.model_name}"
+        can_add = version.is_draft and request.user.has_perm(f"pathways.add_{opts.model_name}")
+        lists.append(
+            {
+                "title": opts.verbose_name_plural,
+                "rows": [(str(row), change_url_of(row)) for row in model.objects.filter(version=version)],
+                "changelist_url": f"{reverse(f'{name}_changelist')}?version__id__exact={version.pk}",
+                "add_url": f"{reverse(f'{name}_add')}?version={version.pk}" if can_add else "",
+                "add_label": f"Add {opts.verbose_name}",
+            }
+        )
+    return lists
 
 
 def change_url_of(obj: Any) -> str:
@@ -651,12 +728,6 @@ class RecommendationAdmin(ParentAwareMixin, DraftOnlyAdmin):
     search_fields = ("code", "title", "text")
     filter_horizontal = ("nodes", "citations")
     inlines = [RecommendationConditionInline]
-
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        version = _version_of(getattr(request, "_pathways_parent", None))
-        if version is not None:
-            kwargs["queryset"] = db_field.remote_field.model.objects.filter(version=version)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Reference)

@@ -103,6 +103,25 @@ class VersionContent(models.Model):
                 mark_draft_changed(version_id)
             return result
 
+    def _refuse_links_across_versions(self, version_id: int | None, *names: str) -> None:
+        """Refuse a link (by field name) to a row of another version than ``version_id``.
+
+        Without a version of its own, the row takes that of its first link.
+        """
+        errors = {}
+        for name in names:
+            if getattr(self, self._meta.get_field(name).attname) is None:
+                continue
+            row = getattr(self, name)
+            if version_id is None:
+                version_id = row.version_id
+            elif row.version_id != version_id:
+                errors[name] = ValidationError(
+                    _("%(row)s belongs to another version."), code="other-version", params={"row": row}
+                )
+        if errors:
+            raise ValidationError(errors)
+
     def _parent_version_ids(self) -> set[int]:
         first, _, rest = self.version_path.partition("__")
         field = self._meta.get_field(first)
@@ -368,6 +387,9 @@ class NodeField(VersionContent):
     def __str__(self) -> str:
         return f"{self.node.slug}: {self.variable.key}"
 
+    def clean(self) -> None:
+        self._refuse_links_across_versions(None, "node", "variable")
+
 
 class Edge(VersionContent):
     """A way out of a node, taken when all its conditions hold (first matching order wins)."""
@@ -390,6 +412,9 @@ class Edge(VersionContent):
     def __str__(self) -> str:
         return f"{self.source.slug} → {self.target.slug} (#{self.order})"
 
+    def clean(self) -> None:
+        self._refuse_links_across_versions(self.version_id, "source", "target")
+
 
 class Condition(VersionContent):
     class Operator(models.TextChoices):
@@ -411,6 +436,10 @@ class Condition(VersionContent):
 
     def __str__(self) -> str:
         return f"{self.variable.key} {self.get_op_display()} {self.value}"
+
+    def clean(self) -> None:
+        parent = self.version_path.split("__")[0]  # the edge, recommendation or rule
+        self._refuse_links_across_versions(None, parent, "variable")
 
 
 class EdgeCondition(Condition):
