@@ -106,3 +106,47 @@ def gunicorn(
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
+
+
+@contextmanager
+def served(env: dict[str, str], runtime: str, *, workers: int = 2) -> Iterator[str]:
+    """Start the stack as `make serve` does (nginx in front of gunicorn); yield its URL; stop it."""
+    port = free_port()
+    env = {
+        **env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "SERVE_RUNTIME_DIR": runtime,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "deploy/serve.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"make serve's stack exited: {process.stderr.read().decode()[-2000:]}")
+            try:
+                if fetch(url + "/static/pathways/app.js").status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("nginx and gunicorn did not start within 30 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
