@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import signal
@@ -133,7 +134,11 @@ def served(env: dict[str, str], runtime: str, *, workers: int = 2) -> Iterator[s
             if process.poll() is not None:
                 raise RuntimeError(f"make serve's stack exited: {process.stderr.read().decode()[-2000:]}")
             try:
-                if fetch(url + "/static/pathways/app.js").status == 200:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/static/pathways/app.js")
+                ready = connection.getresponse().status < 500  # nginx answers 502 until gunicorn is up
+                connection.close()
+                if ready:
                     break
             except OSError:
                 pass

@@ -12,6 +12,7 @@ import socket
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,3 +111,29 @@ def test_a_40_mb_upload_is_refused_by_nginx_from_its_length(env: dict[str, str],
             answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"does not accept files" in answer
+
+
+def status_of(url: str, **headers: str) -> int:
+    request = urllib.request.Request(url + "/", headers=headers)  # noqa: S310 - loopback only
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_nginx_passes_the_scheme_only_from_trusted_proxies(env: dict[str, str], runtime: str) -> None:
+    behind = {**env, "DJANGO_BEHIND_PROXY": "1", "DJANGO_SECURE_SSL_REDIRECT": "1"}
+    with served(behind, runtime) as url:
+        assert status_of(url) == 301  # plain HTTP from the (trusted) local proxy: to https
+        assert status_of(url, **{"X-Forwarded-Proto": "https"}) == 200
+        assert status_of(url, **{"X-Forwarded-Ssl": "on"}) == 301  # gunicorn's other headers are dropped
+    untrusted = {**behind, "FORWARDED_ALLOW_IPS": "192.0.2.1"}
+    with served(untrusted, runtime) as url:
+        assert status_of(url, **{"X-Forwarded-Proto": "https"}) == 301
