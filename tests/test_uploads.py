@@ -77,16 +77,6 @@ def test_an_htmx_step_post_with_a_file_is_refused_with_the_page(client: Client, 
 
 
 @pytest.mark.django_db
-def test_a_file_sent_to_the_api_is_refused_with_json(client: Client, pnet_version: Any) -> None:
-    upload = SimpleUploadedFile(
-        "case.json", b'{"suspected_syndrome": "none"}', content_type="application/json"
-    )
-    response = client.post(API, {"case": upload})
-    assert response.status_code == 400
-    assert "case" in response.json()["errors"]
-
-
-@pytest.mark.django_db
 def test_an_oversized_multipart_body_to_the_api_is_refused_with_json(
     client: Client, pnet_version: Any
 ) -> None:
