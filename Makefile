@@ -27,11 +27,11 @@ run: install
 test: install chromium
 	$(BIN)/python -m pytest
 
-## serve: production server (gunicorn, whitenoise static); needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS
+## serve: production server: nginx on $(HOST):$(PORT) buffering for gunicorn on a unix socket (deploy/); needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS
 serve: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --clear -v 0
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn pnetsite.wsgi:application -c gunicorn.conf.py
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python deploy/serve.py
 
 ## loadtest: simulated clinicians walking the pathway against gunicorn (CLINICIANS, DURATION, DATABASE_URL)
 CLINICIANS ?= 50
@@ -67,4 +67,4 @@ check: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) staticfiles run .pytest_cache .ruff_cache .hypothesis test-artifacts

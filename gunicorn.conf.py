@@ -5,7 +5,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# `make serve` (deploy/serve.py) sets GUNICORN_BIND to a unix socket that only nginx talks to.
+bind = (
+    os.environ.get("GUNICORN_BIND")
+    or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+)
 # Requests are short and mostly CPU (rendering); a few workers per core keeps cores busy while
 # others wait on the database.
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)

@@ -13,6 +13,9 @@ from django.views import defaults
 RETRY_AFTER_SECONDS = 30
 _PAGE_503 = (Path(__file__).resolve().parent / "pages" / "503.html").read_text(encoding="utf-8")
 _PAGE_500 = (Path(__file__).resolve().parent / "pages" / "500.html").read_text(encoding="utf-8")
+# Also served by nginx for bodies it refuses itself (deploy/nginx.conf).
+_PAGE_413 = (Path(__file__).resolve().parent / "pages" / "413.html").read_text(encoding="utf-8")
+_JSON_413 = (Path(__file__).resolve().parent / "pages" / "413.json").read_text(encoding="utf-8")
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
@@ -35,6 +38,16 @@ def _is_api(request: HttpRequest) -> bool:
 
 def _api_error(key: str, message: str, status: int) -> JsonResponse:
     response = JsonResponse({"errors": {key: message}}, status=status)
+    add_never_cache_headers(response)
+    return response
+
+
+def upload_refused(request: HttpRequest, status: int) -> HttpResponse:
+    """A body with a file part (400) or too large to read (413): nothing was read or saved."""
+    if request.path.startswith("/api/"):
+        response = HttpResponse(_JSON_413, status=status, content_type="application/json")
+    else:
+        response = HttpResponse(_PAGE_413, status=status, content_type="text/html; charset=utf-8")
     add_never_cache_headers(response)
     return response
 

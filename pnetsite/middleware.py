@@ -1,17 +1,45 @@
-"""Site-wide middleware: a static 503 when the database is down, and no-store on admin pages."""
+"""Site-wide middleware: no uploads, a static 503 when the database is down, no-store on admin pages."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
-from .errors import database_unavailable
+from .errors import database_unavailable, upload_refused
+from .uploads import FilePartRefused
 
 logger = logging.getLogger("pnetsite.database")
+
+
+class RefuseUploadsMiddleware:
+    """Refuse multipart bodies that hold a file or exceed the body limit, before a view runs.
+
+    Django counts only form fields against ``DATA_UPLOAD_MAX_MEMORY_SIZE`` and would read file parts
+    to the end, so a multipart body is judged by its Content-Length before any of it is read, and
+    then parsed here with ``RefuseFilesUploadHandler``, which stops at the first file part.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.content_type == "multipart/form-data":
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                return upload_refused(request, 413)
+            try:
+                request.POST  # noqa: B018 - parse now, so a file part is refused before any view
+            except FilePartRefused:
+                return upload_refused(request, 400)
+        return self.get_response(request)
 
 
 class DatabaseUnavailableMiddleware:

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "pnetsite.middleware.RefuseUploadsMiddleware",
     "pnetsite.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -169,6 +170,8 @@ CRISPY_FAIL_SILENTLY = not DEBUG
 # Request limits: a step form has a handful of fields; an API case is a small JSON object.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# No view takes files: refuse the first file part unread (pnetsite.middleware.RefuseUploadsMiddleware).
+FILE_UPLOAD_HANDLERS = ["pnetsite.uploads.RefuseFilesUploadHandler"]
 
 # Cookies and transport security.
 SESSION_COOKIE_HTTPONLY = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import signal
@@ -101,6 +102,54 @@ def gunicorn(
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@contextmanager
+def served(env: dict[str, str], runtime: str, *, workers: int = 2) -> Iterator[str]:
+    """Start the stack as `make serve` does (nginx in front of gunicorn); yield its URL; stop it."""
+    port = free_port()
+    env = {
+        **env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "SERVE_RUNTIME_DIR": runtime,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "deploy/serve.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"make serve's stack exited: {process.stderr.read().decode()[-2000:]}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/static/pathways/app.js")
+                ready = connection.getresponse().status < 500  # nginx answers 502 until gunicorn is up
+                connection.close()
+                if ready:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("nginx and gunicorn did not start within 30 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=45)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

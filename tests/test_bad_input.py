@@ -302,7 +302,7 @@ def test_foreign_host_header_is_refused(client, pnet_version, host):
 def test_oversized_step_body_is_refused(client, first_walk):
     before = snapshot_of(first_walk)
     response = post_step(client, first_walk, {"suspected_syndrome": "none" + " " * 70_000})
-    assert response.status_code == 400
+    assert response.status_code in {400, 413}
     assert snapshot_of(first_walk) == before
 
 
@@ -320,7 +320,7 @@ def test_multipart_file_upload_to_a_step_changes_nothing(client, first_walk):
     before = snapshot_of(first_walk)
     upload = SimpleUploadedFile("x.html", b"<script>alert(1)</script>", content_type="text/html")
     response = client.post(step_url(first_walk), {"revision": 0, "suspected_syndrome": upload})
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert snapshot_of(first_walk) == before
 
 
