@@ -111,6 +111,13 @@ class DraftOnlyInline(SameVersionChoices, InlineLockedUnlessDraft, admin.Tabular
         return super().get_formset(request, obj, **kwargs)
 
 
+class VersionFilter(admin.RelatedFieldListFilter):
+    """The versions to filter by, read with their pathways in one query (the label names both)."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+        return [(version.pk, str(version)) for version in PathwayVersion.objects.select_related("pathway")]
+
+
 class VersionStatusFilter(admin.SimpleListFilter):
     title = "version status"
     parameter_name = "version_status"
@@ -127,7 +134,7 @@ class VersionStatusFilter(admin.SimpleListFilter):
 
 class VariableAdmin(DraftOnlyAdmin):
     list_display = ("key", "label", "kind", "unit", "optional", "version")
-    list_filter = (VersionStatusFilter, "version", "kind", "optional")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "optional")
     search_fields = ("key", "label")
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
@@ -165,7 +172,7 @@ class OutEdgeInline(DraftOnlyInline):
 
 class NodeAdmin(DraftOnlyAdmin):
     list_display = ("slug", "title", "kind", "stage", "is_start", "version")
-    list_filter = (VersionStatusFilter, "version", "kind", "stage", "is_start")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "stage", "is_start")
     search_fields = ("slug", "title", "body")
     inlines = [NodeFieldInline, OutEdgeInline]
     readonly_fields = ("recommendations_here",)
@@ -221,7 +228,7 @@ class EdgeConditionInline(DraftOnlyInline):
 
 class EdgeAdmin(DraftOnlyAdmin):
     list_display = ("__str__", "source", "target", "order", "version")
-    list_filter = (VersionStatusFilter, "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("source__slug", "target__slug", "note")
     list_select_related = ("version__pathway", "source", "target")
     inlines = [EdgeConditionInline]
@@ -234,7 +241,7 @@ class RecommendationConditionInline(DraftOnlyInline):
 
 class RecommendationAdmin(DraftOnlyAdmin):
     list_display = ("code", "title", "section", "version")
-    list_filter = (VersionStatusFilter, "version", "section")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter), "section")
     search_fields = ("code", "title", "text")
     filter_horizontal = ("nodes", "citations")
     inlines = [RecommendationConditionInline]
@@ -242,7 +249,7 @@ class RecommendationAdmin(DraftOnlyAdmin):
 
 class ReferenceAdmin(DraftOnlyAdmin):
     list_display = ("label", "citation", "url", "version")
-    list_filter = (VersionStatusFilter, "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("citation", "url")
 
 
@@ -253,14 +260,14 @@ class SafetyRuleConditionInline(DraftOnlyInline):
 
 class SafetyRuleAdmin(DraftOnlyAdmin):
     list_display = ("name", "description", "version")
-    list_filter = (VersionStatusFilter, "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("name", "description")
     inlines = [SafetyRuleConditionInline]
 
 
 class PathwayTestCaseAdmin(DraftOnlyAdmin):
     list_display = ("name", "expected_outcome", "version")
-    list_filter = (VersionStatusFilter, "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("name", "description", "expected_outcome")
 
 
@@ -273,7 +280,7 @@ class GuidanceNoteAdmin(DraftOnlyAdmin):
     """Where newer guidance differs from the source; shown after the management, never routing."""
 
     list_display = ("code", "source", "checked_on", "version")
-    list_filter = (VersionStatusFilter, "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("code", "text", "source")
     fields = (
         "version",
