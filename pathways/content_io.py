@@ -88,7 +88,7 @@ def import_document(
     )
 
     if apps is global_apps:
-        from .models import draft_batch
+        from .immutability import draft_batch
 
         with draft_batch(version.pk):
             _fill(document, version, apps)

@@ -49,7 +49,7 @@ def test_only_the_engine_decides_routes_outside_the_content_checks() -> None:
     package = Path(engine.__file__).parent
     testing = {"holds", "matches", "applies"}
     offenders = []
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         if path.name in {"engine.py", "validation.py"}:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
