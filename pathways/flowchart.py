@@ -267,11 +267,11 @@ def _compute_layout(snapshot: engine.Snapshot) -> Layout:
 
     widest = max((packed_width(row) for row in rows), default=NODE_WIDTH)
     centre: dict[str, float] = {}
-    for row in rows:
-        x = (widest - packed_width(row)) / 2 + (width_of(row[0]) / 2 if row else 0)
-        for index, item in enumerate(row):
+    for items in rows:
+        x = (widest - packed_width(items)) / 2 + (width_of(items[0]) / 2 if items else 0)
+        for index, item in enumerate(items):
             if index:
-                x += gap_between(row[index - 1], item)
+                x += gap_between(items[index - 1], item)
             centre[item] = x
     for _sweep in range(6):
         for index in range(1, row_count):
@@ -294,8 +294,8 @@ def _compute_layout(snapshot: engine.Snapshot) -> Layout:
     row_top: list[float] = []
     row_height: list[float] = []
     y = float(MARGIN + ROW_GAP / 2)
-    for row in rows:
-        tallest = max((box_height(i) for i in row if not i.startswith("\x00")), default=LINE_HEIGHT)
+    for items in rows:
+        tallest = max((box_height(i) for i in items if not i.startswith("\x00")), default=LINE_HEIGHT)
         row_top.append(y)
         row_height.append(tallest)
         y += tallest + ROW_GAP
@@ -566,7 +566,7 @@ def _build_fragments(snapshot: engine.Snapshot, drawn: Layout) -> _Parts:
             f'<g class="fc-band fc-band-{escape(band.stage)}"><rect x="0" y="{_n(band.y)}" width="{width}" '
             f'height="{_n(band.height)}"/><text class="fc-band-label" x="{label_x}" y="{label_y}" '
             f'transform="rotate(-90 {label_x} {label_y})" text-anchor="middle">'
-            f"{escape(STAGE_LABELS.get(band.stage, band.stage))}</text></g>"
+            f"{escape(str(STAGE_LABELS.get(band.stage, band.stage)))}</text></g>"
         )
     nodes = []
     for slug, box in drawn.boxes.items():
@@ -612,8 +612,8 @@ def _build_fragments(snapshot: engine.Snapshot, drawn: Layout) -> _Parts:
 
 
 def _links_markup(parts: _Parts, state: _Walk | None) -> str:
-    drawn_last = []
-    markup = []
+    drawn_last: list[str] = []
+    markup: list[str] = []
     for link in parts.links:
         classes, marker = "fc-edge", "fc-arrow"
         if state is not None:
