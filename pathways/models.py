@@ -51,7 +51,7 @@ def draft_batch(version_id: int) -> Iterator[None]:
         )
         if status.first() != DRAFT:
             raise ImmutableVersionError(f"Version {version_id} is not a draft: its content cannot change.")
-        outer = getattr(_batch, "ids", frozenset())
+        outer: frozenset[int] = getattr(_batch, "ids", frozenset())
         _batch.ids = outer | {version_id}
         try:
             yield
@@ -110,7 +110,7 @@ class VersionContent(models.Model):
         """
         errors = {}
         for name in names:
-            if getattr(self, self._meta.get_field(name).attname) is None:
+            if getattr(self, self._link(name).attname) is None:
                 continue
             row = getattr(self, name)
             if version_id is None:
@@ -124,7 +124,7 @@ class VersionContent(models.Model):
 
     def _parent_version_ids(self) -> set[int]:
         first, _, rest = self.version_path.partition("__")
-        field = self._meta.get_field(first)
+        field = self._link(first)
         parent_id = getattr(self, field.attname)
         ids: set[int] = set()
         if parent_id is None:
@@ -132,13 +132,22 @@ class VersionContent(models.Model):
         if not rest:
             ids.add(parent_id)
         else:
-            ids.update(field.related_model.objects.filter(pk=parent_id).values_list(f"{rest}__pk", flat=True))
+            parent = field.related_model
+            assert not isinstance(parent, str)  # "self" is resolved to the class when apps load
+            ids.update(parent._default_manager.filter(pk=parent_id).values_list(f"{rest}__pk", flat=True))
         return ids
 
     def _stored_version_ids(self) -> set[int]:
         if self.pk is None:
             return set()
-        return set(type(self).objects.filter(pk=self.pk).values_list(f"{self.version_path}__pk", flat=True))
+        stored = type(self)._default_manager.filter(pk=self.pk)
+        return set(stored.values_list(f"{self.version_path}__pk", flat=True))
+
+    def _link(self, name: str) -> models.ForeignKey[Any, Any]:
+        """The foreign key ``name``: links and each step of ``version_path`` are foreign keys."""
+        field = self._meta.get_field(name)
+        assert isinstance(field, models.ForeignKey), name
+        return field
 
     def _refuse_unless_draft(self, version_ids: set[int]) -> None:
         # Lock the version rows (inside the caller's transaction) so a publish cannot slip
@@ -353,7 +362,9 @@ class Node(VersionContent):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True, help_text=_("Markdown shown with the step."))
     is_start = models.BooleanField(default=False)
-    fields = models.ManyToManyField(Variable, through="NodeField", blank=True, related_name="nodes")
+    fields: models.ManyToManyField[Variable, NodeField] = models.ManyToManyField(
+        Variable, through="NodeField", blank=True, related_name="nodes"
+    )
     order = models.PositiveIntegerField(default=0)
 
     history = HistoricalRecords()
