@@ -241,6 +241,8 @@ class PathwayVersion(models.Model):
     source = models.TextField(blank=True, help_text=_("The source document the pathway is drawn from."))
 
     history = HistoricalRecords()
+    # Set before a save to say why in the history row (django-simple-history reads it).
+    _change_reason: str
 
     # A published version may only be retired; nothing else about it changes.
     RETIRING_FIELDS = frozenset({"status", "revision"})
