@@ -7,13 +7,13 @@ through the publish gate (pathways.validation) and asks for a change note.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,6 +21,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from simple_history.admin import SimpleHistoryAdmin
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from . import authoring, diff, engine, validation
 from .content_io import export_document
@@ -61,7 +64,8 @@ class ConflictCheckedForm(forms.ModelForm):
             self.fields["edit_revision"].initial = self.instance.revision
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         instance = self.instance
         if instance.pk is None:
             return cleaned
@@ -94,7 +98,7 @@ def _is_locked(obj: Any) -> bool:
     return version is not None and version.status != PathwayVersion.Status.DRAFT
 
 
-URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+URL_FIELDS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
 # Content that belongs to one version: a row may link only to rows of its own version.
 VERSIONED = (Node, Variable, Reference, Edge, Recommendation, SafetyRule)
@@ -110,7 +114,7 @@ class SameVersionForm(ConflictCheckedForm):
         version_id = self._version_id(cleaned)
         for name, field in self.fields.items():
             value = cleaned.get(name)
-            if value is None or not isinstance(field, forms.ModelChoiceField):
+            if value is None or not isinstance(field, forms.ModelChoiceField) or field.queryset is None:
                 continue
             if field.queryset.model not in VERSIONED:
                 continue
@@ -157,12 +161,12 @@ def _editing_version(request: HttpRequest) -> PathwayVersion | None:
     return version
 
 
-def _same_version_rows(model: type, request: HttpRequest) -> Any:
+def _same_version_rows(model: type[models.Model], request: HttpRequest) -> Any:
     """The rows a link of a page may point to: those of the version it edits, else of any draft."""
     version = _editing_version(request)
     if version is not None:
-        return model.objects.filter(version=version).select_related("version__pathway")
-    return model.objects.filter(version__status=PathwayVersion.Status.DRAFT).select_related(
+        return model._default_manager.filter(version=version).select_related("version__pathway")
+    return model._default_manager.filter(version__status=PathwayVersion.Status.DRAFT).select_related(
         "version__pathway"
     )
 
@@ -172,7 +176,7 @@ class DraftOnlyAdmin(SimpleHistoryAdmin):
 
     form = SameVersionForm
     formfield_overrides = URL_FIELDS
-    list_select_related = ("version__pathway",)
+    list_select_related: tuple[str, ...] = ("version__pathway",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # A row stays in the version it was made in: moving it would strand the rows linked to it.
@@ -284,6 +288,12 @@ class PublishForm(forms.Form):
 
 class DiffForm(forms.Form):
     against = forms.ModelChoiceField(queryset=PathwayVersion.objects.none(), label="Compare with")
+
+
+def _offer_only(field: forms.Field, rows: QuerySet[Any]) -> None:
+    """Limit the choices of a model choice field to ``rows``."""
+    assert isinstance(field, forms.ModelChoiceField), field
+    field.queryset = rows
 
 
 @admin.register(PathwayVersion)
@@ -452,14 +462,14 @@ class PathwayVersionAdmin(ParentAwareMixin, SimpleHistoryAdmin):
         version = self._version(request, pk)
         others = PathwayVersion.objects.filter(pathway=version.pathway).exclude(pk=version.pk)
         form = DiffForm(request.GET or None)
-        form.fields["against"].queryset = others
+        _offer_only(form.fields["against"], others)
         against = None
         if form.is_bound and form.is_valid():
             against = form.cleaned_data["against"]
         elif not form.is_bound:
             against = version.based_on or others.filter(status=PathwayVersion.Status.PUBLISHED).first()
             form = DiffForm(initial={"against": against})
-            form.fields["against"].queryset = others
+            _offer_only(form.fields["against"], others)
         changes = []
         if against is not None:
             links = _node_links(version)
@@ -565,15 +575,14 @@ def _audit(version: PathwayVersion) -> list[Any]:
     rows: list[Any] = list(PathwayVersion.history.filter(id=version.pk).select_related("history_user"))
     for model in (Variable, Node, Edge, Reference, Recommendation, SafetyRule, PathwayTestCase):
         rows += list(model.history.filter(version_id=version.pk).select_related("history_user"))
-    for model, field in (
-        (NodeField, "node__version_id"),
-        (EdgeCondition, "edge__version_id"),
-        (RecommendationCondition, "recommendation__version_id"),
-        (SafetyRuleCondition, "rule__version_id"),
+    for child, parent_model, parent in (
+        (NodeField, Node, "node"),
+        (EdgeCondition, Edge, "edge"),
+        (RecommendationCondition, Recommendation, "recommendation"),
+        (SafetyRuleCondition, SafetyRule, "rule"),
     ):
-        parent = field.split("__")[0]
-        ids = model._meta.get_field(parent).related_model.objects.filter(version=version).values("pk")
-        rows += list(model.history.filter(**{f"{parent}_id__in": ids}).select_related("history_user"))
+        ids = parent_model.objects.filter(version=version).values("pk")
+        rows += list(child.history.filter(**{f"{parent}_id__in": ids}).select_related("history_user"))
     rows.sort(key=lambda row: row.history_date, reverse=True)
     rows = rows[:500]
     for row in rows:
@@ -601,7 +610,7 @@ class VersionStatusFilter(admin.SimpleListFilter):
     title = "version status"
     parameter_name = "version_status"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
         return list(PathwayVersion.Status.choices)
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:
@@ -646,7 +655,7 @@ class OutEdgeInline(DraftOnlyInline):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is not None:
             # New edges start in the node's version.
-            formset.form.base_fields["target"].queryset = Node.objects.filter(version=obj.version)
+            _offer_only(formset.form.base_fields["target"], Node.objects.filter(version=obj.version))
         return formset
 
 
