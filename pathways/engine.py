@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -47,7 +47,7 @@ SET_OPERATORS = ("in", "not_in")
 ORDER_OPERATORS = ("lt", "le", "gt", "ge")
 
 # Operator name to test, looked up once per condition instead of a chain of comparisons.
-_TESTS: dict[str, Any] = {
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "in": lambda actual, value: actual in value,
@@ -633,7 +633,7 @@ def representatives(variable: Variable, cuts: list[float]) -> list[Value]:
     low = variable.minimum if variable.minimum is not None else (min(cuts) - 1 if cuts else 0.0)
     high = variable.maximum if variable.maximum is not None else (max(cuts) + 1 if cuts else 1.0)
     points = sorted({low, high, *(c for c in cuts if low <= c <= high)})
-    values: list[float] = []
+    values: list[Value] = []
     for index, point in enumerate(points):
         if variable.in_bounds(point):
             values.append(point)

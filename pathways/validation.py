@@ -229,7 +229,7 @@ def _check_note_shape(index: int, item: dict[str, Any], bad: Any) -> None:
     for name in ("code", "text", "source", "source_url"):
         if name in item and not isinstance(item[name], str):
             bad(f"newer_guidance[{index}].{name} must be text.")
-    checked_on = item.get("checked_on")
+    checked_on = item.get("checked_on", "")
     if checked_on not in (None, ""):
         try:
             date.fromisoformat(checked_on)
@@ -521,12 +521,12 @@ def _check_choices(variable: dict[str, Any], refuse: Any, check: Any) -> None:
 
 
 def _check_content(document: dict[str, Any], snapshot: engine.Snapshot, report: Report) -> None:
-    placed = {code: [] for code in snapshot.recommendations}
+    placed: dict[str, list[str]] = {code: [] for code in snapshot.recommendations}
     for node in snapshot.nodes.values():
         for rec in node.recommendations:
             placed[rec.code].append(node.slug)
     for rec in snapshot.recommendations.values():
-        where = (placed[rec.code] or [None])[0]
+        where = placed[rec.code][0] if placed[rec.code] else None
         if not rec.code.strip():
             report.add(ERROR, "no-code", f"The recommendation “{rec.title}” has no code.", where)
         if not rec.citations and rec.note.strip():
@@ -568,8 +568,12 @@ def _check_content(document: dict[str, Any], snapshot: engine.Snapshot, report: 
     for key, variable in snapshot.variables.items():
         if key not in asked and not variable.optional:
             report.add(WARNING, "never-asked", f"The variable {key} is asked by no node.")
-        bounded = variable.kind == engine.NUMBER and None not in (variable.minimum, variable.maximum)
-        if bounded and variable.minimum > variable.maximum:
+        if (
+            variable.kind == engine.NUMBER
+            and variable.minimum is not None
+            and variable.maximum is not None
+            and variable.minimum > variable.maximum
+        ):
             report.add(ERROR, "empty-domain", f"The variable {key} has a minimum above its maximum.")
     for node in snapshot.nodes.values():
         if node.kind == engine.QUESTION and not snapshot.required_fields(node):
