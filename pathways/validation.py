@@ -19,7 +19,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,8 +133,14 @@ def check_document(document: Any) -> Report:
             "The safety rules are checked over every class of cases only once the errors above are fixed.",
         )
     else:
-        _check_safety_rules(snapshot, rules, report)
-        _check_notes_asked(snapshot, report)
+        try:
+            classes = case_classes(snapshot, rules)
+        except engine.PathwayError as error:
+            report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
+            return _finish(report, started)
+        report.classes = len(classes)
+        _check_safety_rules(classes, rules, report)
+        _check_notes_asked(snapshot, classes, report)
     return _finish(report, started)
 
 
@@ -920,28 +925,14 @@ def tests_from_document(document: Mapping[str, Any]) -> list[TestCase]:
 def case_classes(
     snapshot: engine.Snapshot, rules: Sequence[SafetyRule] = ()
 ) -> list[tuple[dict[str, Any], engine.Evaluation]]:
-    """Every class of complete walk, cut also at the thresholds the safety rules use.
-
-    The rules' conditions join the snapshot's threshold set through a recommendation placed at no
-    node: it never changes a walk, only where :func:`engine.enumerate_cases` cuts the numbers.
-    """
-    extra = tuple(c for rule in rules for c in rule.conditions)
-    if extra:
-        marker = engine.Recommendation(
-            code="\x00safety-rules", section="", title="", text="", conditions=extra
-        )
-        recommendations = MappingProxyType({**snapshot.recommendations, marker.code: marker})
-        snapshot = replace(snapshot, recommendations=recommendations)
-    return list(engine.enumerate_cases(snapshot))
+    """Every class of complete walk, cut also at the thresholds the safety rules use."""
+    return list(engine.enumerate_cases(snapshot, (c for rule in rules for c in rule.conditions)))
 
 
-def _check_safety_rules(snapshot: engine.Snapshot, rules: Sequence[SafetyRule], report: Report) -> None:
-    try:
-        classes = case_classes(snapshot, rules)
-    except engine.PathwayError as error:
-        report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
-        return
-    report.classes = len(classes)
+Classes = Sequence[tuple[dict[str, Any], engine.Evaluation]]
+
+
+def _check_safety_rules(classes: Classes, rules: Sequence[SafetyRule], report: Report) -> None:
     broken: dict[str, list[tuple[dict[str, Any], engine.Evaluation, list[str]]]] = {}
     for answers, result in classes:
         codes = set(result.codes)
@@ -967,7 +958,7 @@ def _check_safety_rules(snapshot: engine.Snapshot, rules: Sequence[SafetyRule], 
         )
 
 
-def _check_notes_asked(snapshot: engine.Snapshot, report: Report) -> None:
+def _check_notes_asked(snapshot: engine.Snapshot, classes: Classes, report: Report) -> None:
     """A note's conditions test only variables asked on every complete walk where it can show.
 
     Otherwise a clinician whose walk never asked the variable would silently miss the note.
@@ -975,15 +966,13 @@ def _check_notes_asked(snapshot: engine.Snapshot, report: Report) -> None:
     notes = [note for note in snapshot.notes if note.conditions]
     if not notes:
         return
-    try:
-        classes = case_classes(snapshot)
-    except engine.PathwayError as error:
-        report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
-        return
+    given = [frozenset(result.codes) for _, result in classes]
     for note in notes:
         unasked: dict[str, tuple[dict[str, Any], engine.Evaluation]] = {}
-        for answers, result in classes:
-            if not replace(note, conditions=()).shows(frozenset(result.codes), answers):
+        # Where the note could show whatever its own conditions say.
+        bare = replace(note, conditions=())
+        for (answers, result), codes in zip(classes, given, strict=True):
+            if not bare.shows(codes, answers):
                 continue
             for condition in note.conditions:
                 if condition.variable not in result.asked:
