@@ -472,6 +472,22 @@ def look_alike(value: str) -> str:
     return value.translate(_LOOK_ALIKE).replace("rn", "m").replace("vv", "w")
 
 
+def change_note_problems(note: Any) -> list[Problem]:
+    """What is wrong with a version's change note (the one check that reads the version block)."""
+    problem = text_problem(note, TEXT_LIMIT) if isinstance(note, str) else None
+    if not problem:
+        return []
+    code = "text-too-long" if problem.startswith("is ") else "unsafe-text"
+    return [Problem(ERROR, code, f"This version: the change note {problem}.")]
+
+
+def with_change_note(report: Report, note: Any) -> Report:
+    """``report`` (of a document without a change note) with the checks of ``note`` added."""
+    problems = [*report.problems, *change_note_problems(note)]
+    problems.sort(key=lambda p: p.severity != ERROR)
+    return replace(report, problems=problems)
+
+
 def _check_text(document: dict[str, Any], report: Report) -> None:
     def refuse(code: str, message: str, node: str | None = None) -> None:
         report.add(ERROR, code, message, node)
@@ -485,7 +501,7 @@ def _check_text(document: dict[str, Any], report: Report) -> None:
 
     for name, limit in _PATHWAY_TEXT.items():
         check("The pathway", name.replace("_", " "), document["pathway"].get(name), limit)
-    check("This version", "change note", (document.get("version") or {}).get("note"), TEXT_LIMIT)
+    report.problems.extend(change_note_problems((document.get("version") or {}).get("note")))
     for key, (kind, naming, fields) in _ITEM_TEXT.items():
         for item in document.get(key) or ():
             if key == "edges":

@@ -159,7 +159,8 @@ def test_publisher_previewing_a_hostile_draft_publishes_nothing(watched, site_ur
     for variable in Variable.objects.filter(version=draft):
         variable.help_text = f"{variable.help_text} {attack}"
         # A label holds at most 120 characters: the same attack without its hx-vals.
-        variable.label = f'{variable.label[:12]} <i class="smuggled" hx-post="{publish_path}" hx-trigger="load">x</i>'
+        short = f'<i class="smuggled" hx-post="{publish_path}" hx-trigger="load">x</i>'
+        variable.label = f"{variable.label[:12]} {short}"
         assert len(variable.label) <= Variable._meta.get_field("label").max_length
         variable.choices = [[value, f"{label} {attack}"] for value, label in variable.choices]
         variable.save()
