@@ -527,11 +527,6 @@ def test_newer_guidance_changes_no_routing_and_no_code(
 # Published by the data migrations --------------------------------------------------------------
 
 
-def test_the_migration_carries_its_own_copy_of_the_version_2_document(v2_document: dict[str, Any]) -> None:
-    frozen = CONTENT.parent / "migrations" / "frozen" / "0008_pnet_v2.json"
-    assert json.loads(frozen.read_text(encoding="utf-8")) == v2_document
-
-
 @pytest.mark.django_db
 def test_the_data_migration_publishes_version_2_and_retires_version_1(v2_document: dict[str, Any]) -> None:
     from django.apps import apps
