@@ -50,7 +50,7 @@ def full_case(pathway: engine.Snapshot) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @VERSIONS
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)  # every class is also walked exhaustively (test_engine)
 @given(st.data())
 def test_any_full_case_reaches_exactly_one_outcome_safely(
     pathway: engine.Snapshot, data: st.DataObject
@@ -67,7 +67,7 @@ def test_any_full_case_reaches_exactly_one_outcome_safely(
 
 
 @VERSIONS
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_partial_cases_stop_at_the_first_unanswered_question(
     pathway: engine.Snapshot, data: st.DataObject
