@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from pathways import authoring, engine, selectors, services
+from pathways import authoring, engine, selectors, services, validation
 from pathways.content_io import export_document, import_document
 from pathways.models import (
     Edge,
@@ -166,6 +166,31 @@ def test_publish_retires_the_previous_version_and_records_the_note(
     assert selectors.published_version("pnet") == published
     record = published.history.first()
     assert record.history_change_reason == "Reviewed wording" and record.status == "published"
+
+
+def test_publishing_a_checked_draft_does_not_run_the_gate_again(
+    draft: PathwayVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[int] = []
+    check_document = validation.check_document
+
+    def counted(document: Any) -> validation.Report:
+        runs.append(1)
+        return check_document(document)
+
+    monkeypatch.setattr(validation, "check_document", counted)
+    assert authoring.check_version(draft).ok  # the publish page shows the checklist
+    runs.clear()
+    authoring.publish(draft, note="Reviewed wording")
+    assert runs == []
+
+
+def test_an_edit_after_the_checklist_is_checked_again_at_publish(draft: PathwayVersion) -> None:
+    assert authoring.check_version(draft).ok
+    open_gap(draft)
+    with pytest.raises(authoring.PublishRefused) as refused:
+        authoring.publish(draft, note="Tighten Ki-67")
+    assert any(p.code == "gap" and p.node == "ki67" for p in refused.value.problems)
 
 
 def test_walks_stay_pinned_to_their_version_across_a_publish(
