@@ -49,11 +49,15 @@ def _checked(version: PathwayVersion, content: str) -> validation.Report:
         report = _reports.get(key)
     if report is None or not content:
         report = validation.check_document(export_document(version))
-        with _reports_lock:
-            _reports[key] = report
-            while len(_reports) > _REPORTS_KEPT:
-                _reports.popitem(last=False)
+        _keep(key, report)
     return report
+
+
+def _keep(key: tuple[int, str], report: validation.Report) -> None:
+    with _reports_lock:
+        _reports[key] = report
+        while len(_reports) > _REPORTS_KEPT:
+            _reports.popitem(last=False)
 
 
 @transaction.atomic
@@ -101,6 +105,8 @@ def publish(version: PathwayVersion, *, note: str, user: Any = None) -> PathwayV
     version.content_hash = content_hash(document)
     version._change_reason = note.strip()
     version.save()
+    # The same content under its published hash: the version page shown next needs no new check.
+    _keep((version.pk, version.content_hash), report)
     return version
 
 

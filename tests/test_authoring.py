@@ -48,6 +48,14 @@ def open_gap(version: PathwayVersion) -> None:
     condition.save()
 
 
+def close_gap(version: PathwayVersion) -> None:
+    condition = EdgeCondition.objects.get(
+        edge__version=version, edge__source__slug="ki67", edge__order=1, op="lt"
+    )
+    condition.op = "le"
+    condition.save()
+
+
 # Immutability -----------------------------------------------------------------------------------
 
 
@@ -179,9 +187,12 @@ def test_publishing_a_checked_draft_does_not_run_the_gate_again(
         return check_document(document)
 
     monkeypatch.setattr(validation, "check_document", counted)
+    open_gap(draft)
+    close_gap(draft)  # an edited draft: its token is no longer the content hash
     assert authoring.check_version(draft).ok  # the publish page shows the checklist
     runs.clear()
-    authoring.publish(draft, note="Reviewed wording")
+    published = authoring.publish(draft, note="Reviewed wording")
+    assert authoring.check_version(published).ok  # the version page shown after publishing
     assert runs == []
 
 
