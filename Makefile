@@ -55,10 +55,11 @@ bench: install
 chromium:
 	@scripts/ensure-chromium.sh
 
-## lint: ruff checks and format check
+## lint: ruff checks, format check and mypy (settings read in debug mode: no secret key needed)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=1 $(BIN)/mypy
 
 ## fmt: format and fix with ruff
 fmt: install
@@ -71,4 +72,4 @@ check: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles run .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) staticfiles run .pytest_cache .ruff_cache .mypy_cache .hypothesis test-artifacts

@@ -25,6 +25,7 @@ import timeit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -299,9 +300,7 @@ def measure_engine(report: Report, options: Options) -> dict[str, Any]:
         doc = generate.generate(nodes, depth)
         snap = engine.snapshot_from_document(doc)
         answers = generate.complete_case(doc)
-        variants[(nodes, depth)] = best_us(
-            lambda snap=snap, answers=answers: engine.evaluate(snap, answers), budget=budget
-        )
+        variants[(nodes, depth)] = best_us(partial(engine.evaluate, snap, answers), budget=budget)
     shown = "; ".join(f"{nodes} nodes, depth {depth}: {us:.0f} us" for (nodes, depth), us in variants.items())
     report.notes.append(
         f"generated pathway: {len(document['nodes'])} nodes, {len(document['edges'])} edges, "

@@ -29,38 +29,37 @@ def require_draft(version: PathwayVersion) -> None:
         raise ImmutableVersionError(f"{version} is {status}: only a draft can change.")
 
 
-_reports: OrderedDict[tuple[int, str], validation.Report] = OrderedDict()
+_reports: OrderedDict[str, validation.Report] = OrderedDict()
 _reports_lock = threading.Lock()
 _REPORTS_KEPT = 32
 
 
 def check_version(version: PathwayVersion) -> validation.Report:
-    """The publish gate's report for a stored version, kept per version and content hash.
+    """The publish gate's report for a stored version's current content."""
+    return check(export_document(version))
 
-    A draft's hash token changes with every edit, so an edited draft is always checked afresh.
+
+def check(document: dict[str, Any]) -> validation.Report:
+    """The publish gate's report for ``document``.
+
+    The gate reads the clinical content and, of the version block, only the change note; the
+    content's part is kept by its hash, so a draft copied from a checked version, or a publish right
+    after its publish page, reuses it instead of enumerating every class of walk again.
     """
-    content = PathwayVersion.objects.filter(pk=version.pk).values_list("content_hash", flat=True).first()
-    return _checked(version, content or "")
-
-
-def _checked(version: PathwayVersion, content: str) -> validation.Report:
-    key = (version.pk, content)
+    key = content_hash(document)
     with _reports_lock:
         report = _reports.get(key)
-    if report is None or not content:
-        report = validation.check_document(export_document(version))
-        _keep(key, report)
-    return report
+        if report is not None:
+            _reports.move_to_end(key)
+    if report is None:
+        report = validation.check_document({**document, "version": {}})
+        with _reports_lock:
+            _reports[key] = report
+            while len(_reports) > _REPORTS_KEPT:
+                _reports.popitem(last=False)
+    return validation.with_change_note(report, (document.get("version") or {}).get("note"))
 
 
-def _keep(key: tuple[int, str], report: validation.Report) -> None:
-    with _reports_lock:
-        _reports[key] = report
-        while len(_reports) > _REPORTS_KEPT:
-            _reports.popitem(last=False)
-
-
-@transaction.atomic
 def new_draft(version: PathwayVersion) -> PathwayVersion:
     """Deep-copy ``version`` (any status) into a new draft of the same pathway."""
     document = export_document(version)
@@ -86,10 +85,10 @@ def publish(version: PathwayVersion, *, note: str, user: Any = None) -> PathwayV
         raise PublishRefused(
             [validation.Problem(validation.ERROR, "no-change-note", "Say what changed in a change note.")]
         )
-    # The gate enumerates every class of walk (seconds on a busy machine); the publish page has
-    # just run it for this draft's content token, read here under the lock, so reuse that report.
-    report = _checked(version, version.content_hash)
+    # Read under the lock; the gate's report for this very content is usually kept from the
+    # publish page just shown.
     document = export_document(version)
+    report = check(document)
     if report.errors:
         raise PublishRefused(report.errors)
     for previous in PathwayVersion.objects.select_for_update().filter(
@@ -105,8 +104,6 @@ def publish(version: PathwayVersion, *, note: str, user: Any = None) -> PathwayV
     version.content_hash = content_hash(document)
     version._change_reason = note.strip()
     version.save()
-    # The same content under its published hash: the version page shown next needs no new check.
-    _keep((version.pk, version.content_hash), report)
     return version
 
 

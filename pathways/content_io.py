@@ -1,7 +1,7 @@
 """Pathway documents (the JSON import/export format) to and from database rows.
 
-The functions take the model classes from an app registry so that data migrations can use them
-with historical models.
+The data migrations do not use this module: each carries its own frozen copy of its document and
+loader.
 """
 
 from __future__ import annotations
@@ -9,13 +9,31 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from django.apps import apps as global_apps
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from .document_checks import check_document
+from .immutability import draft_batch
+from .models import (
+    Edge,
+    EdgeCondition,
+    GuidanceNote,
+    GuidanceNoteCondition,
+    Node,
+    NodeField,
+    Pathway,
+    PathwayTestCase,
+    PathwayVersion,
+    Recommendation,
+    RecommendationCondition,
+    Reference,
+    SafetyRule,
+    SafetyRuleCondition,
+    Variable,
+)
 
 FORMAT = "pnet-pathways/1"
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -35,66 +53,38 @@ def content_hash(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _model(apps: Any, name: str) -> Any:
-    return apps.get_model("pathways", name)
-
-
-def _text_is_versioned(apps: Any) -> bool:
-    """Whether the pathway's title, summary and so on are the version's (not in early migration states)."""
-    fields = {field.name for field in _model(apps, "PathwayVersion")._meta.concrete_fields}
-    return set(PATHWAY_TEXT) <= fields
-
-
-def _optional_model(apps: Any, name: str) -> Any:
-    """A model that older migration states do not have yet (None there)."""
-    try:
-        return apps.get_model("pathways", name)
-    except LookupError:
-        return None
-
-
 @transaction.atomic
 def import_document(
     document: dict[str, Any],
     *,
     status: str | None = None,
-    apps: Any = None,
-    based_on: Any = None,
-) -> Any:
+    based_on: PathwayVersion | None = None,
+) -> PathwayVersion:
     """Create a new version of the document's pathway from ``document`` and return it.
 
-    The version is filled as a draft; ``status="published"`` (the bundled content, loaded by the
-    data migration) then publishes it without the publish gate, retiring the previous one.
+    The version is filled as a draft; ``status="published"`` (bundled content, tests) then
+    publishes it without the publish gate, retiring the previous one. The rows go in with one
+    insert per table (and one for their history), so a whole version costs a few dozen queries.
     """
-    apps = apps or global_apps
-    check_document(document, apps)  # before anything is written: raises DocumentError
-    Pathway = _model(apps, "Pathway")
-    PathwayVersion = _model(apps, "PathwayVersion")
-
+    check_document(document)  # before anything is written: raises DocumentError
     info = document["pathway"]
     text = {key: info.get(key, "") for key in PATHWAY_TEXT}
-    versioned = _text_is_versioned(apps)
     # An existing pathway keeps its row as it is: the new text goes into the new version only.
-    pathway, _ = Pathway.objects.get_or_create(slug=info["slug"], defaults={} if versioned else text)
+    pathway, _ = Pathway.objects.get_or_create(slug=info["slug"])
     meta = document.get("version") or {}
     status = status or "draft"
     last = PathwayVersion.objects.filter(pathway=pathway).order_by("-number").first()
-    number = (last.number + 1) if last else 1
-    extra = {"based_on": based_on} if based_on is not None else {}
-    if versioned:
-        extra.update(text)
     version = PathwayVersion.objects.create(
-        pathway=pathway, number=number, status="draft", note=meta.get("note", ""), **extra
+        pathway=pathway,
+        number=(last.number + 1) if last else 1,
+        status="draft",
+        note=meta.get("note", ""),
+        based_on=based_on,
+        **text,
     )
-
-    if apps is global_apps:
-        from .models import draft_batch
-
-        with draft_batch(version.pk):
-            _fill(document, version, apps)
-    else:  # historical models (data migrations) have no custom save()
-        _fill(document, version, apps)
-    version.content_hash = content_hash(export_document(version, apps=apps))
+    with draft_batch(version.pk):
+        _fill(document, version)
+    version.content_hash = content_hash(export_document(version))
     PathwayVersion.objects.filter(pk=version.pk).update(content_hash=version.content_hash)
     if status in ("published", "retired"):
         if status == "published":
@@ -105,112 +95,154 @@ def import_document(
     return version
 
 
-def _fill(document: dict[str, Any], version: Any, apps: Any) -> None:
-    Variable = _model(apps, "Variable")
-    Node = _model(apps, "Node")
-    NodeField = _model(apps, "NodeField")
-    Edge = _model(apps, "Edge")
-    EdgeCondition = _model(apps, "EdgeCondition")
-    Reference = _model(apps, "Reference")
-    Recommendation = _model(apps, "Recommendation")
-    RecommendationCondition = _model(apps, "RecommendationCondition")
-    variables = {}
-    for order, item in enumerate(document["variables"]):
-        variables[item["key"]] = Variable.objects.create(
-            version=version,
-            key=item["key"],
-            label=item["label"],
-            kind=item["kind"],
-            unit=item.get("unit", ""),
-            minimum=item.get("minimum"),
-            minimum_inclusive=item.get("minimum_inclusive", True),
-            maximum=item.get("maximum"),
-            maximum_inclusive=item.get("maximum_inclusive", True),
-            choices=item.get("choices", []),
-            help_text=item.get("help", ""),
-            optional=item.get("optional", False),
-            order=order,
+M = TypeVar("M", bound=models.Model)
+
+
+def _insert(model: type[M], rows: list[M]) -> list[M]:
+    """Insert new content rows in one query, with their first revision and history, as save() would."""
+    for row in rows:
+        row.revision = 1  # type: ignore[attr-defined]
+    if hasattr(model, "history"):
+        return bulk_create_with_history(rows, model)  # type: ignore[no-any-return]
+    return model.objects.bulk_create(rows)  # type: ignore[attr-defined]
+
+
+def _conditions(
+    model: type[M], parent: str, pairs: list[tuple[Any, Any]], variables: dict[str, Variable]
+) -> None:
+    """The conditions of every (row, document item) pair, in one insert."""
+    _insert(
+        model,
+        [
+            model(**{parent: row}, variable=variables[c["variable"]], op=c["op"], value=c["value"])
+            for row, item in pairs
+            for c in item.get("conditions") or ()
+        ],
+    )
+
+
+def _fill(document: dict[str, Any], version: PathwayVersion) -> None:
+    variables = {
+        row.key: row
+        for row in _insert(
+            Variable,
+            [
+                Variable(
+                    version=version,
+                    key=item["key"],
+                    label=item["label"],
+                    kind=item["kind"],
+                    unit=item.get("unit", ""),
+                    minimum=item.get("minimum"),
+                    minimum_inclusive=item.get("minimum_inclusive", True),
+                    maximum=item.get("maximum"),
+                    maximum_inclusive=item.get("maximum_inclusive", True),
+                    choices=item.get("choices", []),
+                    help_text=item.get("help", ""),
+                    optional=item.get("optional", False),
+                    order=order,
+                )
+                for order, item in enumerate(document["variables"])
+            ],
         )
-    nodes = {}
-    for order, item in enumerate(document["nodes"]):
-        node = Node.objects.create(
-            version=version,
-            slug=item["slug"],
-            kind=item["kind"],
-            stage=item["stage"],
-            title=item["title"],
-            body=item.get("body", ""),
-            is_start=bool(item.get("start")),
-            order=order,
+    }
+    nodes = {
+        row.slug: row
+        for row in _insert(
+            Node,
+            [
+                Node(
+                    version=version,
+                    slug=item["slug"],
+                    kind=item["kind"],
+                    stage=item["stage"],
+                    title=item["title"],
+                    body=item.get("body", ""),
+                    is_start=bool(item.get("start")),
+                    order=order,
+                )
+                for order, item in enumerate(document["nodes"])
+            ],
         )
-        nodes[item["slug"]] = node
-        NodeField.objects.bulk_create(
-            NodeField(node=node, variable=variables[key], order=index)
+    }
+    _insert(
+        NodeField,
+        [
+            NodeField(node=nodes[item["slug"]], variable=variables[key], order=index)
+            for item in document["nodes"]
             for index, key in enumerate(item.get("fields", ()))
-        )
-    for item in document["edges"]:
-        edge = Edge.objects.create(
-            version=version,
-            source=nodes[item["source"]],
-            target=nodes[item["target"]],
-            order=item["order"],
-            note=item.get("note", ""),
-        )
-        EdgeCondition.objects.bulk_create(
-            EdgeCondition(edge=edge, variable=variables[c["variable"]], op=c["op"], value=c["value"])
-            for c in item.get("conditions", ())
-        )
-    references = {}
-    for order, item in enumerate(document["references"]):
-        references[item["label"]] = Reference.objects.create(
-            version=version,
-            label=item["label"],
-            citation=item["citation"],
-            url=item.get("url", ""),
-            note=item.get("note", ""),
-            order=order,
-        )
-    NodePlacement = Recommendation._meta.get_field("nodes").remote_field.through
-    Citation = Recommendation._meta.get_field("citations").remote_field.through
-    placements: list[Any] = []
-    citations: list[Any] = []
-    for order, item in enumerate(document["recommendations"]):
-        rec = Recommendation.objects.create(
-            version=version,
-            code=item["code"],
-            section=item["section"],
-            title=item["title"],
-            text=item.get("text", ""),
-            note=item.get("note", ""),
-            order=order,
-        )
-        # Through rows directly: one insert each, no per-link signals on a version being built.
-        placements.extend(
-            NodePlacement(recommendation_id=rec.pk, node_id=nodes[slug].pk) for slug in item.get("nodes", ())
-        )
-        citations.extend(
-            Citation(recommendation_id=rec.pk, reference_id=references[label].pk)
-            for label in item.get("citations", ())
-        )
-        RecommendationCondition.objects.bulk_create(
-            RecommendationCondition(
-                recommendation=rec, variable=variables[c["variable"]], op=c["op"], value=c["value"]
+        ],
+    )
+    edges = _insert(
+        Edge,
+        [
+            Edge(
+                version=version,
+                source=nodes[item["source"]],
+                target=nodes[item["target"]],
+                order=item["order"],
+                note=item.get("note", ""),
             )
-            for c in item.get("conditions", ())
+            for item in document["edges"]
+        ],
+    )
+    _conditions(EdgeCondition, "edge", list(zip(edges, document["edges"], strict=True)), variables)
+    references = {
+        row.label: row
+        for row in _insert(
+            Reference,
+            [
+                Reference(
+                    version=version,
+                    label=item["label"],
+                    citation=item["citation"],
+                    url=item.get("url", ""),
+                    note=item.get("note", ""),
+                    order=order,
+                )
+                for order, item in enumerate(document["references"])
+            ],
         )
-    NodePlacement.objects.bulk_create(placements)
-    Citation.objects.bulk_create(citations)
-    _import_checks(document, version, variables, apps)
-    _import_notes(document, version, variables, apps)
+    }
+    recommendations = _insert(
+        Recommendation,
+        [
+            Recommendation(
+                version=version,
+                code=item["code"],
+                section=item["section"],
+                title=item["title"],
+                text=item.get("text", ""),
+                note=item.get("note", ""),
+                order=order,
+            )
+            for order, item in enumerate(document["recommendations"])
+        ],
+    )
+    pairs = list(zip(recommendations, document["recommendations"], strict=True))
+    # Through rows directly: one insert each, no per-link signals on a version being built.
+    Recommendation.nodes.through.objects.bulk_create(
+        Recommendation.nodes.through(recommendation_id=rec.pk, node_id=nodes[slug].pk)
+        for rec, item in pairs
+        for slug in item.get("nodes", ())
+    )
+    Recommendation.citations.through.objects.bulk_create(
+        Recommendation.citations.through(recommendation_id=rec.pk, reference_id=references[label].pk)
+        for rec, item in pairs
+        for label in item.get("citations", ())
+    )
+    _conditions(RecommendationCondition, "recommendation", pairs, variables)
+    _import_checks(document, version, variables)
+    _import_notes(document, version, variables)
 
 
-def _import_checks(document: dict[str, Any], version: Any, variables: dict[str, Any], apps: Any) -> None:
-    """Create the version's safety rules and test cases (absent in early migration states)."""
-    SafetyRule = _optional_model(apps, "SafetyRule")
-    if SafetyRule is not None:
-        SafetyRuleCondition = _model(apps, "SafetyRuleCondition")
-        for order, item in enumerate(document.get("safety_rules") or ()):
-            rule = SafetyRule.objects.create(
+def _import_checks(document: dict[str, Any], version: PathwayVersion, variables: dict[str, Variable]) -> None:
+    """Create the version's safety rules and test cases."""
+    items = list(document.get("safety_rules") or ())
+    rules = _insert(
+        SafetyRule,
+        [
+            SafetyRule(
                 version=version,
                 name=item["name"],
                 description=item.get("description", ""),
@@ -218,15 +250,13 @@ def _import_checks(document: dict[str, Any], version: Any, variables: dict[str, 
                 must_exclude=list(item.get("must_exclude", ())),
                 order=order,
             )
-            SafetyRuleCondition.objects.bulk_create(
-                SafetyRuleCondition(
-                    rule=rule, variable=variables[c["variable"]], op=c["op"], value=c["value"]
-                )
-                for c in item.get("conditions", ())
-            )
-    PathwayTestCase = _optional_model(apps, "PathwayTestCase")
-    if PathwayTestCase is not None:
-        PathwayTestCase.objects.bulk_create(
+            for order, item in enumerate(items)
+        ],
+    )
+    _conditions(SafetyRuleCondition, "rule", list(zip(rules, items, strict=True)), variables)
+    _insert(
+        PathwayTestCase,
+        [
             PathwayTestCase(
                 version=version,
                 name=item["name"],
@@ -238,42 +268,36 @@ def _import_checks(document: dict[str, Any], version: Any, variables: dict[str, 
                 order=order,
             )
             for order, item in enumerate(document.get("test_cases") or ())
-        )
+        ],
+    )
 
 
-def _import_notes(document: dict[str, Any], version: Any, variables: dict[str, Any], apps: Any) -> None:
-    """Create the version's newer-guidance notes (absent in early migration states)."""
-    GuidanceNote = _optional_model(apps, "GuidanceNote")
-    if GuidanceNote is None:
-        return
-    GuidanceNoteCondition = _model(apps, "GuidanceNoteCondition")
-    for order, item in enumerate(document.get("newer_guidance") or ()):
-        note = GuidanceNote.objects.create(
-            version=version,
-            code=item["code"],
-            text=item["text"],
-            source=item["source"],
-            source_url=item.get("source_url") or "",
-            checked_on=item["checked_on"],
-            when_codes=list(item.get("when_codes") or ()),
-            unless_codes=list(item.get("unless_codes") or ()),
-            order=order,
-        )
-        GuidanceNoteCondition.objects.bulk_create(
-            GuidanceNoteCondition(note=note, variable=variables[c["variable"]], op=c["op"], value=c["value"])
-            for c in item.get("conditions") or ()
-        )
+def _import_notes(document: dict[str, Any], version: PathwayVersion, variables: dict[str, Variable]) -> None:
+    """Create the version's newer-guidance notes."""
+    items = list(document.get("newer_guidance") or ())
+    notes = _insert(
+        GuidanceNote,
+        [
+            GuidanceNote(
+                version=version,
+                code=item["code"],
+                text=item["text"],
+                source=item["source"],
+                source_url=item.get("source_url") or "",
+                checked_on=item["checked_on"],
+                when_codes=list(item.get("when_codes") or ()),
+                unless_codes=list(item.get("unless_codes") or ()),
+                order=order,
+            )
+            for order, item in enumerate(items)
+        ],
+    )
+    _conditions(GuidanceNoteCondition, "note", list(zip(notes, items, strict=True)), variables)
 
 
-def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
+def export_document(version: PathwayVersion) -> dict[str, Any]:
     """The whole content of ``version`` as one JSON-ready document (a fixed number of queries)."""
-    apps = apps or global_apps
-    Node = _model(apps, "Node")
-    Edge = _model(apps, "Edge")
-    Recommendation = _model(apps, "Recommendation")
-
     pathway = version.pathway
-    text_holder = version if _text_is_versioned(apps) else pathway
     variables = list(version.variables.order_by("order", "pk"))
     nodes = list(
         Node.objects.filter(version=version).prefetch_related("node_fields__variable").order_by("order", "pk")
@@ -329,7 +353,7 @@ def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
     node_order = {n.pk: index for index, n in enumerate(nodes)}
     return {
         "format": FORMAT,
-        "pathway": {"slug": pathway.slug, **{key: getattr(text_holder, key) for key in PATHWAY_TEXT}},
+        "pathway": {"slug": pathway.slug, **{key: getattr(version, key) for key in PATHWAY_TEXT}},
         "version": {"number": version.number, "status": version.status, "note": version.note},
         "variables": [variable_doc(v) for v in variables],
         "nodes": [node_doc(n) for n in nodes],
@@ -362,51 +386,44 @@ def export_document(version: Any, *, apps: Any = None) -> dict[str, Any]:
             {"label": ref.label, "citation": ref.citation, "url": ref.url, "note": ref.note}
             for ref in references
         ],
-        **_export_checks(version, apps, conditions),
-        **_export_notes(version, apps, conditions),
+        **_export_checks(version, conditions),
+        **_export_notes(version, conditions),
     }
 
 
-def _export_checks(version: Any, apps: Any, conditions: Any) -> dict[str, list[dict[str, Any]]]:
-    SafetyRule = _optional_model(apps, "SafetyRule")
-    PathwayTestCase = _optional_model(apps, "PathwayTestCase")
+def _export_checks(version: PathwayVersion, conditions: Any) -> dict[str, list[dict[str, Any]]]:
     rules = []
-    if SafetyRule is not None:
-        for rule in (
-            SafetyRule.objects.filter(version=version)
-            .prefetch_related("conditions__variable")
-            .order_by("order", "pk")
-        ):
-            rules.append(
-                {
-                    "name": rule.name,
-                    "description": rule.description,
-                    "conditions": conditions(rule.conditions.all()),
-                    "must_include": list(rule.must_include),
-                    "must_exclude": list(rule.must_exclude),
-                }
-            )
-    cases = []
-    if PathwayTestCase is not None:
-        for case in PathwayTestCase.objects.filter(version=version).order_by("order", "pk"):
-            item: dict[str, Any] = {
-                "name": case.name,
-                "description": case.description,
-                "case": dict(sorted(case.case.items())),
-                "must_include": list(case.must_include),
-                "must_exclude": list(case.must_exclude),
+    for rule in (
+        SafetyRule.objects.filter(version=version)
+        .prefetch_related("conditions__variable")
+        .order_by("order", "pk")
+    ):
+        rules.append(
+            {
+                "name": rule.name,
+                "description": rule.description,
+                "conditions": conditions(rule.conditions.all()),
+                "must_include": list(rule.must_include),
+                "must_exclude": list(rule.must_exclude),
             }
-            if case.expected_outcome:
-                item["expected_outcome"] = case.expected_outcome
-            cases.append(item)
+        )
+    cases = []
+    for case in PathwayTestCase.objects.filter(version=version).order_by("order", "pk"):
+        item: dict[str, Any] = {
+            "name": case.name,
+            "description": case.description,
+            "case": dict(sorted(case.case.items())),
+            "must_include": list(case.must_include),
+            "must_exclude": list(case.must_exclude),
+        }
+        if case.expected_outcome:
+            item["expected_outcome"] = case.expected_outcome
+        cases.append(item)
     return {"safety_rules": rules, "test_cases": cases}
 
 
-def _export_notes(version: Any, apps: Any, conditions: Any) -> dict[str, list[dict[str, Any]]]:
+def _export_notes(version: PathwayVersion, conditions: Any) -> dict[str, list[dict[str, Any]]]:
     """The ``newer_guidance`` list; left out when there is none, so older content keeps its hash."""
-    GuidanceNote = _optional_model(apps, "GuidanceNote")
-    if GuidanceNote is None:
-        return {}
     notes = [
         {
             "code": note.code,

@@ -11,7 +11,7 @@ import math
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.apps import apps as global_apps
+from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
@@ -48,21 +48,20 @@ class DocumentError(ValueError):
         self.problems = problems
 
 
-def check_document(document: Any, apps: Any = None) -> None:
+def check_document(document: Any) -> None:
     """Raise :class:`DocumentError` listing every problem, or return if there is none."""
-    problems = document_problems(document, apps)
+    problems = document_problems(document)
     if problems:
         raise DocumentError(problems)
 
 
-def document_problems(document: Any, apps: Any = None) -> list[str]:
+def document_problems(document: Any) -> list[str]:
     """Every value in ``document`` that could not be stored as it is, named by its place."""
-    apps = apps or global_apps
     problems: dict[str, str] = {}  # place: the first problem found there
     _walk(document, "", problems, 0)
     if isinstance(document, dict):
         for section, model_names in SECTIONS.items():
-            found = [model for name in model_names if (model := _model(apps, name)) is not None]
+            found = [apps.get_model("pathways", name) for name in model_names]
             items = document.get(section)
             if isinstance(items, dict):
                 _check_item(items, section, found, problems)
@@ -70,18 +69,11 @@ def document_problems(document: Any, apps: Any = None) -> list[str]:
                 for index, item in enumerate(items):
                     if isinstance(item, dict):
                         _check_item(item, f"{section}[{index}]", found, problems)
-                        _check_conditions(item, f"{section}[{index}]", apps, problems)
+                        _check_conditions(item, f"{section}[{index}]", problems)
     lines = [f"{place or 'document'}: {problem}" for place, problem in problems.items()]
     if len(lines) > MAX_PROBLEMS:
         lines = [*lines[:MAX_PROBLEMS], f"… and {len(lines) - MAX_PROBLEMS} more problems."]
     return lines
-
-
-def _model(apps: Any, name: str) -> Any:
-    try:
-        return apps.get_model("pathways", name)
-    except LookupError:  # older migration states lack some models
-        return None
 
 
 def _field(found: list[Any], key: str) -> Any:
@@ -95,10 +87,10 @@ def _field(found: list[Any], key: str) -> Any:
     return None
 
 
-def _check_conditions(item: dict[str, Any], where: str, apps: Any, problems: dict[str, str]) -> None:
-    condition_model = _model(apps, "EdgeCondition")
+def _check_conditions(item: dict[str, Any], where: str, problems: dict[str, str]) -> None:
+    condition_model = apps.get_model("pathways", "EdgeCondition")
     conditions = item.get("conditions")
-    if condition_model is None or not isinstance(conditions, list):
+    if not isinstance(conditions, list):
         return
     for index, condition in enumerate(conditions):
         if isinstance(condition, dict):

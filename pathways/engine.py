@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -47,7 +47,7 @@ SET_OPERATORS = ("in", "not_in")
 ORDER_OPERATORS = ("lt", "le", "gt", "ge")
 
 # Operator name to test, looked up once per condition instead of a chain of comparisons.
-_TESTS: dict[str, Any] = {
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "in": lambda actual, value: actual in value,
@@ -602,10 +602,11 @@ def prune(snapshot: Snapshot, answers: Mapping[str, Any]) -> tuple[dict[str, Any
         kept = trimmed
 
 
-def thresholds(snapshot: Snapshot) -> dict[str, list[float]]:
-    """Every number that any edge or recommendation condition compares a variable with."""
+def thresholds(snapshot: Snapshot, extra: Iterable[Condition] = ()) -> dict[str, list[float]]:
+    """Every number that any edge or recommendation condition (or one of ``extra``) compares a
+    variable with."""
     found: dict[str, set[float]] = {}
-    conditions: list[Condition] = []
+    conditions: list[Condition] = list(extra)
     for node in snapshot.nodes.values():
         for edge in node.edges:
             conditions.extend(edge.conditions)
@@ -633,7 +634,7 @@ def representatives(variable: Variable, cuts: list[float]) -> list[Value]:
     low = variable.minimum if variable.minimum is not None else (min(cuts) - 1 if cuts else 0.0)
     high = variable.maximum if variable.maximum is not None else (max(cuts) + 1 if cuts else 1.0)
     points = sorted({low, high, *(c for c in cuts if low <= c <= high)})
-    values: list[float] = []
+    values: list[Value] = []
     for index, point in enumerate(points):
         if variable.in_bounds(point):
             values.append(point)
@@ -642,13 +643,17 @@ def representatives(variable: Variable, cuts: list[float]) -> list[Value]:
     return values
 
 
-def enumerate_cases(snapshot: Snapshot) -> Iterator[tuple[dict[str, Any], Evaluation]]:
+def enumerate_cases(
+    snapshot: Snapshot, extra: Iterable[Condition] = ()
+) -> Iterator[tuple[dict[str, Any], Evaluation]]:
     """Yield every class of complete walk, as a representative case and its evaluation.
 
     Branches only on the variables a walk actually asks, so the count is the number of
-    distinguishable walks rather than the product of all domains.
+    distinguishable walks rather than the product of all domains. Numbers are cut at every
+    threshold of the pathway and of ``extra`` (conditions a caller will test on each class, e.g.
+    the safety rules).
     """
-    cuts = thresholds(snapshot)
+    cuts = thresholds(snapshot, extra)
     options = {
         key: representatives(variable, cuts.get(key, [])) for key, variable in snapshot.variables.items()
     }

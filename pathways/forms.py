@@ -123,7 +123,7 @@ class StepForm(forms.Form):
         self.helper.layout = Layout(*parts)
         self.optional_keys = optional
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         if self.data is None:
             return cleaned

@@ -81,8 +81,15 @@ class StrictJSONFormField(forms.JSONField):
 class StrictJSONField(models.JSONField):
     default_validators = [validate_storable_json]
 
-    def formfield(self, **kwargs: Any) -> Any:
-        return super().formfield(**{"form_class": StrictJSONFormField, **kwargs})
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field | None:
+        return super().formfield(
+            form_class=form_class or StrictJSONFormField, choices_form_class=choices_form_class, **kwargs
+        )
 
     def deconstruct(self) -> Any:
         # Stored exactly like JSONField: migrations need not know about the stricter checks.

@@ -2,66 +2,26 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
-from django.db.models.signals import m2m_changed, pre_delete
-from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from . import engine
+from . import engine, immutability
+from .immutability import DRAFT, ImmutableVersionError
 from .jsonfields import StrictJSONField
 
 
-class ImmutableVersionError(Exception):
-    """A published or retired version (or its content) was about to change."""
-
-
-DRAFT = "draft"
-
-
-def mark_draft_changed(version_id: int | None) -> None:
-    """Give a draft a fresh content token so cached snapshots of it are never served stale.
-
-    The real content hash is computed when the draft is imported or published.
-    """
-    if version_id is not None:
-        PathwayVersion.objects.filter(pk=version_id, status=DRAFT).update(
-            content_hash=f"draft:{uuid.uuid4().hex}"
-        )
-
-
-_batch = threading.local()
-
-
-@contextmanager
-def draft_batch(version_id: int) -> Iterator[None]:
-    """Write many rows of one draft: check and lock it once, refresh its token once at the end."""
-    with transaction.atomic():
-        status = (
-            PathwayVersion.objects.select_for_update().filter(pk=version_id).values_list("status", flat=True)
-        )
-        if status.first() != DRAFT:
-            raise ImmutableVersionError(f"Version {version_id} is not a draft: its content cannot change.")
-        outer = getattr(_batch, "ids", frozenset())
-        _batch.ids = outer | {version_id}
-        try:
-            yield
-        finally:
-            _batch.ids = outer
-        mark_draft_changed(version_id)
-
-
-def _in_batch(version_ids: set[int]) -> bool:
-    return bool(version_ids) and version_ids <= getattr(_batch, "ids", frozenset())
+def _including(kwargs: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``save()`` arguments that also write ``names`` when only some fields are written."""
+    if kwargs.get("update_fields") is not None:
+        kwargs["update_fields"] = {*kwargs["update_fields"], *names}
+    return kwargs
 
 
 class VersionContent(models.Model):
@@ -79,29 +39,13 @@ class VersionContent(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        ids = self._parent_version_ids() | self._stored_version_ids()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "revision"}
-        if _in_batch(ids):
+        with immutability.saving_content(self):
             self.revision += 1
-            super().save(*args, **kwargs)
-            return
-        with transaction.atomic():
-            self._refuse_unless_draft(ids)
-            self.revision += 1
-            super().save(*args, **kwargs)
-            for version_id in ids:
-                mark_draft_changed(version_id)
+            super().save(*args, **_including(kwargs, "revision"))
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
-        with transaction.atomic():
-            ids = self._stored_version_ids() or self._parent_version_ids()
-            self._refuse_unless_draft(ids)
-            result = super().delete(*args, **kwargs)
-            for version_id in ids:
-                mark_draft_changed(version_id)
-            return result
+        with immutability.deleting_content(self):
+            return super().delete(*args, **kwargs)
 
     def _refuse_links_across_versions(self, version_id: int | None, *names: str) -> None:
         """Refuse a link (by field name) to a row of another version than ``version_id``.
@@ -122,34 +66,6 @@ class VersionContent(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def _parent_version_ids(self) -> set[int]:
-        first, _, rest = self.version_path.partition("__")
-        field = self._meta.get_field(first)
-        parent_id = getattr(self, field.attname)
-        ids: set[int] = set()
-        if parent_id is None:
-            return ids
-        if not rest:
-            ids.add(parent_id)
-        else:
-            ids.update(field.related_model.objects.filter(pk=parent_id).values_list(f"{rest}__pk", flat=True))
-        return ids
-
-    def _stored_version_ids(self) -> set[int]:
-        if self.pk is None:
-            return set()
-        return set(type(self).objects.filter(pk=self.pk).values_list(f"{self.version_path}__pk", flat=True))
-
-    def _refuse_unless_draft(self, version_ids: set[int]) -> None:
-        # Lock the version rows (inside the caller's transaction) so a publish cannot slip
-        # between this check and the write.
-        statuses = PathwayVersion.objects.select_for_update().filter(pk__in=version_ids)
-        version = next((v for v in statuses if v.status != DRAFT), None)
-        if version is not None:
-            raise ImmutableVersionError(
-                f"{version} is {version.status}: its content cannot change. Create a new draft from it."
-            )
-
 
 class Pathway(models.Model):
     """A pathway's stable name. Everything a clinician reads belongs to its versions."""
@@ -169,32 +85,19 @@ class Pathway(models.Model):
         return self.slug
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if message := self._slug_change_refusal():
+        if message := immutability.slug_change_refusal(self):
             raise ImmutableVersionError(message)
         self.revision += 1
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
-        super().save(*args, **kwargs)
+        super().save(*args, **_including(kwargs, "revision"))
 
     def clean(self) -> None:
-        if message := self._slug_change_refusal():
+        if message := immutability.slug_change_refusal(self):
             raise ValidationError({"slug": message})
 
     @property
     def slug_is_fixed(self) -> bool:
         """Walks and API callers know the pathway by its slug once a version has been published."""
         return self.pk is not None and self.versions.exclude(status=DRAFT).exists()
-
-    def _slug_change_refusal(self) -> str:
-        if self.pk is None:
-            return ""
-        stored = type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
-        if stored is None or stored == self.slug or not self.slug_is_fixed:
-            return ""
-        return (
-            f"The slug of the pathway “{stored}” cannot change: it has a published or retired "
-            "version, and walk links and the API use its slug."
-        )
 
 
 class PathwayVersion(models.Model):
@@ -233,8 +136,6 @@ class PathwayVersion(models.Model):
 
     history = HistoricalRecords()
 
-    # A published version may only be retired; nothing else about it changes.
-    RETIRING_FIELDS = frozenset({"status", "revision"})
     TEXT_FIELDS = ("title", "summary", "intended_use", "disclaimer", "source")
 
     class Meta:
@@ -253,47 +154,17 @@ class PathwayVersion(models.Model):
         return f"{self.pathway.slug} v{self.number} ({self.status})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            stored = type(self).objects.filter(pk=self.pk).first()
-            if stored is not None and stored.status != DRAFT:
-                self._refuse_change_of_locked(stored)
-            elif stored is not None and self.status == DRAFT and self._text_changed(stored):
-                # The snapshot cache is keyed by the content hash: an edited draft needs a new one.
-                self.content_hash = f"draft:{uuid.uuid4().hex}"
-                if kwargs.get("update_fields") is not None:
-                    kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash"}
+        changed = immutability.check_version_save(self)
         self.revision += 1
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
-        super().save(*args, **kwargs)
+        super().save(*args, **_including(kwargs, "revision", *changed))
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        immutability.refuse_deleting_version(self)
+        return super().delete(*args, **kwargs)
 
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
-
-    def _text_changed(self, stored: PathwayVersion) -> bool:
-        return any(getattr(self, name) != getattr(stored, name) for name in self.TEXT_FIELDS)
-
-    def _refuse_change_of_locked(self, stored: PathwayVersion) -> None:
-        changed = {
-            field.attname
-            for field in self._meta.concrete_fields
-            if getattr(self, field.attname) != getattr(stored, field.attname)
-        } - self.RETIRING_FIELDS
-        retiring = stored.status == self.Status.PUBLISHED and self.status in (
-            self.Status.PUBLISHED,
-            self.Status.RETIRED,
-        )
-        if changed or (self.status != stored.status and not retiring):
-            raise ImmutableVersionError(
-                f"{stored} is {stored.status}: it cannot change except by being retired."
-            )
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
-        if stored not in (None, DRAFT):
-            raise ImmutableVersionError(f"{self} is {stored}: it cannot be deleted.")
-        return super().delete(*args, **kwargs)
 
 
 class Variable(VersionContent):
@@ -656,21 +527,8 @@ CONTENT_MODELS: tuple[type[VersionContent], ...] = (
 )
 
 
-@receiver(pre_delete)
-def _refuse_cascade_into_locked_version(sender: type, instance: Any, **kwargs: Any) -> None:
-    """Deleting a parent (a pathway, a node) must not cascade into a published version's content."""
-    if sender in CONTENT_MODELS:
-        instance._refuse_unless_draft(instance._stored_version_ids())
-    elif sender is PathwayVersion and instance.status != DRAFT:
-        raise ImmutableVersionError(f"{instance} is {instance.status}: it cannot be deleted.")
-
-
-@receiver(m2m_changed, sender=Recommendation.nodes.through)
-@receiver(m2m_changed, sender=Recommendation.citations.through)
-def _refuse_m2m_change_of_locked_version(sender: type, instance: Any, action: str, **kwargs: Any) -> None:
-    if _in_batch({instance.version_id}):
-        return
-    if action.startswith("pre_"):
-        instance._refuse_unless_draft({instance.version_id})
-    elif action.startswith("post_"):
-        mark_draft_changed(instance.version_id)
+immutability.guard(
+    version=PathwayVersion,
+    content=CONTENT_MODELS,
+    links=(Recommendation.nodes.through, Recommendation.citations.through),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -16,6 +16,9 @@ from django.utils.translation import gettext as _
 from . import engine, flowchart
 from .messages import translated
 from .models import Node, Recommendation
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 SECTION_LABELS = dict(Recommendation.Section.choices)
 # Cautions first, then the management itself; the workup and imaging already done come last.
@@ -167,7 +170,9 @@ def _reason(snapshot: engine.Snapshot, condition: engine.Condition, value: Any) 
     }
 
 
-def grouped(recs: list[RecView], *, include_cautions: bool = True) -> list[tuple[str, list[RecView]]]:
+def grouped(
+    recs: list[RecView], *, include_cautions: bool = True
+) -> list[tuple[StrOrPromise, list[RecView]]]:
     groups: dict[str, list[RecView]] = {}
     for rec in recs:
         if rec.section == "caution" and not include_cautions:

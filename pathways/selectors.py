@@ -35,7 +35,7 @@ def snapshot_for(version: PathwayVersion) -> engine.Snapshot:
     Published and retired versions never change, so a step costs no pathway queries. A draft's
     hash is refreshed on every save by the authoring services, so its cache entry follows edits.
     """
-    content = version.content_hash
+    content: str | None = version.content_hash
     if version.status == PathwayVersion.Status.DRAFT:
         # The instance may predate an edit: a draft's current token is one small query away.
         content = PathwayVersion.objects.filter(pk=version.pk).values_list("content_hash", flat=True).first()

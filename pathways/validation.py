@@ -19,7 +19,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,8 +133,14 @@ def check_document(document: Any) -> Report:
             "The safety rules are checked over every class of cases only once the errors above are fixed.",
         )
     else:
-        _check_safety_rules(snapshot, rules, report)
-        _check_notes_asked(snapshot, report)
+        try:
+            classes = case_classes(snapshot, rules)
+        except engine.PathwayError as error:
+            report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
+            return _finish(report, started)
+        report.classes = len(classes)
+        _check_safety_rules(classes, rules, report)
+        _check_notes_asked(snapshot, classes, report)
     return _finish(report, started)
 
 
@@ -229,7 +234,7 @@ def _check_note_shape(index: int, item: dict[str, Any], bad: Any) -> None:
     for name in ("code", "text", "source", "source_url"):
         if name in item and not isinstance(item[name], str):
             bad(f"newer_guidance[{index}].{name} must be text.")
-    checked_on = item.get("checked_on")
+    checked_on = item.get("checked_on", "")
     if checked_on not in (None, ""):
         try:
             date.fromisoformat(checked_on)
@@ -467,6 +472,22 @@ def look_alike(value: str) -> str:
     return value.translate(_LOOK_ALIKE).replace("rn", "m").replace("vv", "w")
 
 
+def change_note_problems(note: Any) -> list[Problem]:
+    """What is wrong with a version's change note (the one check that reads the version block)."""
+    problem = text_problem(note, TEXT_LIMIT) if isinstance(note, str) else None
+    if not problem:
+        return []
+    code = "text-too-long" if problem.startswith("is ") else "unsafe-text"
+    return [Problem(ERROR, code, f"This version: the change note {problem}.")]
+
+
+def with_change_note(report: Report, note: Any) -> Report:
+    """``report`` (of a document without a change note) with the checks of ``note`` added."""
+    problems = [*report.problems, *change_note_problems(note)]
+    problems.sort(key=lambda p: p.severity != ERROR)
+    return replace(report, problems=problems)
+
+
 def _check_text(document: dict[str, Any], report: Report) -> None:
     def refuse(code: str, message: str, node: str | None = None) -> None:
         report.add(ERROR, code, message, node)
@@ -480,7 +501,7 @@ def _check_text(document: dict[str, Any], report: Report) -> None:
 
     for name, limit in _PATHWAY_TEXT.items():
         check("The pathway", name.replace("_", " "), document["pathway"].get(name), limit)
-    check("This version", "change note", (document.get("version") or {}).get("note"), TEXT_LIMIT)
+    report.problems.extend(change_note_problems((document.get("version") or {}).get("note")))
     for key, (kind, naming, fields) in _ITEM_TEXT.items():
         for item in document.get(key) or ():
             if key == "edges":
@@ -521,12 +542,12 @@ def _check_choices(variable: dict[str, Any], refuse: Any, check: Any) -> None:
 
 
 def _check_content(document: dict[str, Any], snapshot: engine.Snapshot, report: Report) -> None:
-    placed = {code: [] for code in snapshot.recommendations}
+    placed: dict[str, list[str]] = {code: [] for code in snapshot.recommendations}
     for node in snapshot.nodes.values():
         for rec in node.recommendations:
             placed[rec.code].append(node.slug)
     for rec in snapshot.recommendations.values():
-        where = (placed[rec.code] or [None])[0]
+        where = placed[rec.code][0] if placed[rec.code] else None
         if not rec.code.strip():
             report.add(ERROR, "no-code", f"The recommendation “{rec.title}” has no code.", where)
         if not rec.citations and rec.note.strip():
@@ -568,8 +589,12 @@ def _check_content(document: dict[str, Any], snapshot: engine.Snapshot, report: 
     for key, variable in snapshot.variables.items():
         if key not in asked and not variable.optional:
             report.add(WARNING, "never-asked", f"The variable {key} is asked by no node.")
-        bounded = variable.kind == engine.NUMBER and None not in (variable.minimum, variable.maximum)
-        if bounded and variable.minimum > variable.maximum:
+        if (
+            variable.kind == engine.NUMBER
+            and variable.minimum is not None
+            and variable.maximum is not None
+            and variable.minimum > variable.maximum
+        ):
             report.add(ERROR, "empty-domain", f"The variable {key} has a minimum above its maximum.")
     for node in snapshot.nodes.values():
         if node.kind == engine.QUESTION and not snapshot.required_fields(node):
@@ -916,28 +941,14 @@ def tests_from_document(document: Mapping[str, Any]) -> list[TestCase]:
 def case_classes(
     snapshot: engine.Snapshot, rules: Sequence[SafetyRule] = ()
 ) -> list[tuple[dict[str, Any], engine.Evaluation]]:
-    """Every class of complete walk, cut also at the thresholds the safety rules use.
-
-    The rules' conditions join the snapshot's threshold set through a recommendation placed at no
-    node: it never changes a walk, only where :func:`engine.enumerate_cases` cuts the numbers.
-    """
-    extra = tuple(c for rule in rules for c in rule.conditions)
-    if extra:
-        marker = engine.Recommendation(
-            code="\x00safety-rules", section="", title="", text="", conditions=extra
-        )
-        recommendations = MappingProxyType({**snapshot.recommendations, marker.code: marker})
-        snapshot = replace(snapshot, recommendations=recommendations)
-    return list(engine.enumerate_cases(snapshot))
+    """Every class of complete walk, cut also at the thresholds the safety rules use."""
+    return list(engine.enumerate_cases(snapshot, (c for rule in rules for c in rule.conditions)))
 
 
-def _check_safety_rules(snapshot: engine.Snapshot, rules: Sequence[SafetyRule], report: Report) -> None:
-    try:
-        classes = case_classes(snapshot, rules)
-    except engine.PathwayError as error:
-        report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
-        return
-    report.classes = len(classes)
+Classes = Sequence[tuple[dict[str, Any], engine.Evaluation]]
+
+
+def _check_safety_rules(classes: Classes, rules: Sequence[SafetyRule], report: Report) -> None:
     broken: dict[str, list[tuple[dict[str, Any], engine.Evaluation, list[str]]]] = {}
     for answers, result in classes:
         codes = set(result.codes)
@@ -963,7 +974,7 @@ def _check_safety_rules(snapshot: engine.Snapshot, rules: Sequence[SafetyRule], 
         )
 
 
-def _check_notes_asked(snapshot: engine.Snapshot, report: Report) -> None:
+def _check_notes_asked(snapshot: engine.Snapshot, classes: Classes, report: Report) -> None:
     """A note's conditions test only variables asked on every complete walk where it can show.
 
     Otherwise a clinician whose walk never asked the variable would silently miss the note.
@@ -971,15 +982,13 @@ def _check_notes_asked(snapshot: engine.Snapshot, report: Report) -> None:
     notes = [note for note in snapshot.notes if note.conditions]
     if not notes:
         return
-    try:
-        classes = case_classes(snapshot)
-    except engine.PathwayError as error:
-        report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
-        return
+    given = [frozenset(result.codes) for _, result in classes]
     for note in notes:
         unasked: dict[str, tuple[dict[str, Any], engine.Evaluation]] = {}
-        for answers, result in classes:
-            if not replace(note, conditions=()).shows(frozenset(result.codes), answers):
+        # Where the note could show whatever its own conditions say.
+        bare = replace(note, conditions=())
+        for (answers, result), codes in zip(classes, given, strict=True):
+            if not bare.shows(codes, answers):
                 continue
             for condition in note.conditions:
                 if condition.variable not in result.asked:

@@ -15,6 +15,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
+from django_htmx.middleware import HtmxDetails
 
 from . import api, engine, presentation, selectors, services
 from .forms import StepForm
@@ -24,6 +25,12 @@ WALK_COOKIE_SALT = "pathways.walk"
 # A walk left longer than this is not reopened by itself: on a shared workstation the next
 # clinician must not land in someone else's case. The start page offers it instead.
 RESUME_WITHIN = timedelta(minutes=30)
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that has been through django-htmx's middleware."""
+
+    htmx: HtmxDetails
 
 
 def _walk_cookie(slug: str) -> str:
@@ -36,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def pathway_start(request: HttpRequest, slug: str) -> HttpResponse:
+def pathway_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     version = selectors.published_version(slug)
     if request.method == "POST":
         walk = services.start_walk(version)
@@ -54,7 +61,7 @@ def pathway_start(request: HttpRequest, slug: str) -> HttpResponse:
         return response
     unfinished = _unfinished_walk(request, slug)
     resume = unfinished is not None and timezone.now() - unfinished.updated_at < RESUME_WITHIN
-    if resume and "new" not in request.GET:
+    if unfinished is not None and resume and "new" not in request.GET:
         return redirect("pathways:walk_detail", slug=slug, walk_id=unfinished.pk)
     context = {"version": version, "pathway": version.pathway, "unfinished": unfinished}
     response = render(request, "pathways/intro.html", context)
@@ -73,17 +80,18 @@ def _unfinished_walk(request: HttpRequest, slug: str) -> Walk | None:
 
 
 @require_safe
-def walk_detail(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
+def walk_detail(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
     result = engine.evaluate(snapshot, walk.answers)
     if not result.complete:
+        assert result.current is not None  # an unfinished walk stops at a step
         return redirect(presentation.step_url(slug, walk.pk, result.current))
     return _render_walk(request, walk, snapshot, result)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) -> HttpResponse:
+def walk_step(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID, node: str) -> HttpResponse:
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
     result = engine.evaluate(snapshot, walk.answers)
@@ -119,7 +127,7 @@ def walk_step(request: HttpRequest, slug: str, walk_id: uuid.UUID, node: str) ->
 
 
 @require_safe
-def walk_flowchart(request: HttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
+def walk_flowchart(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
     """The pathway's flowchart with this walk's path: loaded into a step page when its panel is
     opened (htmx), or a page of its own (no JavaScript, or a link opened on its own)."""
     walk = _walk(request, walk_id, slug)
@@ -173,12 +181,13 @@ def _is_uuid(value: str) -> bool:
 
 
 def _after_change(
-    request: HttpRequest, walk: Walk, snapshot: engine.Snapshot, result: engine.Evaluation
+    request: HtmxHttpRequest, walk: Walk, snapshot: engine.Snapshot, result: engine.Evaluation
 ) -> HttpResponse:
     slug = walk.version.pathway.slug
     if result.complete:
         url = reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk})
     else:
+        assert result.current is not None  # an unfinished walk stops at a step
         url = presentation.step_url(slug, walk.pk, result.current)
     if not request.htmx:
         return _see_other(url)
@@ -194,7 +203,7 @@ def _see_other(url: str) -> HttpResponse:
 
 
 def _render_walk(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     walk: Walk,
     snapshot: engine.Snapshot,
     result: engine.Evaluation,
@@ -219,6 +228,7 @@ def _render_walk(
         "stages": presentation.stages(snapshot, result, showing),
     }
     if showing is None:
+        assert result.outcome is not None  # no step to show: the walk reached its outcome
         template = "pathways/result.html"
         # Only the result explains each recommendation; steps stay light to swap.
         recs = presentation.rec_views(snapshot, result.recommendations, result)

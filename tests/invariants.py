@@ -24,6 +24,10 @@ def violations(snapshot: engine.Snapshot, case: dict[str, Any], result: engine.E
         problems.append("body/tail resection without splenectomy vaccination")
     if case.get("disease_extent") in {"metastatic", "locally_advanced"} and "nf.observation" in codes:
         problems.append("observation offered for advanced disease")
+    # Version 2 grades localized disease: a Ki-67 over 20 % is never observed.
+    high_grade = "ki67_percent" in result.asked and case.get("ki67_percent", 0) > 20
+    if case.get("disease_extent") == "localized" and high_grade and "nf.observation" in codes:
+        problems.append("observation offered for a high-grade localized tumour")
     if result.complete:
         outcome_nodes = [slug for slug in result.path if snapshot.nodes[slug].kind == engine.OUTCOME]
         if outcome_nodes != [result.outcome] or result.path[-1] != result.outcome:

@@ -64,7 +64,8 @@ def test_published_version_shows_a_clean_checklist_and_no_save(
     response = admin.get(change_url(pnet_version))
     page = response.content.decode()
     assert response.status_code == 200
-    assert "No problems" in page
+    # Version 2's one warning: a recommendation shown as the pathway's resolution cites nothing.
+    assert "0 error(s), 1 warning(s)" in page and "adv.active_surveillance cites no reference" in page
     assert 'name="_save"' not in page
     assert "New draft from this version" in page and "Publish…" not in page
 

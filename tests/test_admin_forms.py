@@ -3,6 +3,7 @@ draft can be linked to a row of another version."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -203,12 +204,15 @@ def main_fields(form: AdminFormParser) -> list[tuple[str, str]]:
     return [(name, value) for name, value in form.fields if "-" not in name]
 
 
+DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+
+
 def copy_of(source: AdminFormParser) -> list[tuple[str, str]]:
     """A row's own fields, with text and numbers changed so that the copy is unique in its version."""
     copied = []
     for name, value in main_fields(source):
         kind = source.kinds.get(name)
-        if kind == "text" and value:
+        if kind == "text" and value and not DATE.fullmatch(value):
             value = f"{value}-2"
         elif kind == "number" and value:
             value = str(int(value) + 100) if value.isdigit() else str(float(value) + 100)
@@ -238,6 +242,18 @@ def test_every_add_form_saves_a_copy_of_a_draft_row(
     copied = copy_of(parse_form(client.get(change_url_of(model, source_row)).content.decode()))
     names = {name for name, _ in copied}
     fields = [(n, v) for n, v in add.fields if n not in names or n == "csrfmiddlewaretoken"] + copied
+    # A field fixed on the row's change page (read-only there, e.g. a published pathway's slug) is
+    # still asked on the add page: fill it from the row, made unique like the copied ones.
+    fields = [
+        (n, f"{getattr(source_row, n)}-2")
+        if not v and add.kinds.get(n) == "text" and isinstance(getattr(source_row, n, None), str)
+        else (n, v)
+        for n, v in fields
+    ]
+    copied = [
+        *copied,
+        *((n, v) for n, v in fields if n not in names and n in {n for n, _ in main_fields(add)}),
+    ]
     before = set(model.objects.values_list("pk", flat=True))
     response = client.post(url, as_post(fields))
     assert response.status_code == 302, (persona, model, response.status_code)

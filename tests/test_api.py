@@ -41,6 +41,7 @@ def test_complete_case_answer_has_exactly_the_contract_keys(client: Client, pnet
             "functional_status": "nonfunctioning",
             "disease_extent": "localized",
             "tumor_size_cm": 0.9,
+            "ki67_known": False,
             "incidental": True,
             "tumor_location": "body",
         },

@@ -134,7 +134,7 @@ def test_choice_not_offered_is_refused(client, first_walk, name):
 
 @pytest.mark.parametrize("value", ["yes", "1", "True", "on", ""])
 def test_boolean_accepts_only_true_or_false(client, pnet_version, value):
-    walk = walk_with(pnet_version, {**AT_SIZE, "tumor_size_cm": 0.9})
+    walk = walk_with(pnet_version, {**AT_SIZE, "tumor_size_cm": 0.9, "ki67_known": False})
     assert current_step(walk) == "incidental"
     before = snapshot_of(walk)
     assert post_step(client, walk, {"incidental": value}).status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -521,3 +522,33 @@ def test_newer_guidance_changes_no_routing_and_no_code(
     for case, result in v2_classes:
         again = engine.evaluate(without, case)
         assert (again.codes, again.path, again.outcome) == (result.codes, result.path, result.outcome)
+
+
+# Published by the data migrations --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_data_migration_publishes_version_2_and_retires_version_1(v2_document: dict[str, Any]) -> None:
+    from django.apps import apps
+
+    from pathways.content_io import content_hash, export_document, import_document, load_bundled
+    from pathways.models import Pathway, PathwayVersion, Walk
+
+    # From the state before it (the test database may have been flushed): version 1 published.
+    Walk.objects.all().delete()
+    PathwayVersion.objects.update(status="draft")
+    Pathway.objects.all().delete()
+    import_document(load_bundled("pnet"), status="published")
+    publish_v2 = importlib.import_module("pathways.migrations.0008_publish_pnet_v2").publish_v2
+    publish_v2(apps, None)
+    publish_v2(apps, None)  # applied again (after being unapplied): nothing more
+
+    versions = {v.number: v for v in PathwayVersion.objects.filter(pathway__slug="pnet")}
+    assert {n: v.status for n, v in versions.items()} == {1: "retired", 2: "published"}
+    exported = export_document(versions[2])
+    assert {k: v for k, v in exported.items() if k != "version"} == {
+        k: v for k, v in v2_document.items() if k != "version"
+    }
+    assert exported["version"]["note"] == v2_document["version"]["note"]
+    for version in versions.values():
+        assert content_hash(export_document(version)) == version.content_hash

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pathways import engine
+from tests.conftest import CONTENT
 from tests.invariants import violations
 
 NF_LOCAL = {
@@ -47,7 +49,7 @@ def test_only_the_engine_decides_routes_outside_the_content_checks() -> None:
     package = Path(engine.__file__).parent
     testing = {"holds", "matches", "applies"}
     offenders = []
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         if path.name in {"engine.py", "validation.py"}:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -565,9 +567,18 @@ def all_classes(snapshot: engine.Snapshot) -> list[tuple[dict, engine.Evaluation
     return list(engine.enumerate_cases(snapshot))
 
 
+@pytest.fixture(scope="module", params=["pnet.json", "pnet-v2.json"], ids=["version-1", "version-2"])
+def version_classes(request: pytest.FixtureRequest) -> tuple[engine.Snapshot, list]:
+    """Each published or retired version of PNET, with every class of case it tells apart."""
+    document = json.loads((CONTENT.parent / request.param).read_text(encoding="utf-8"))
+    snapshot = engine.snapshot_from_document(document)
+    return snapshot, list(engine.enumerate_cases(snapshot))
+
+
 def test_every_class_of_case_reaches_exactly_one_outcome_and_keeps_the_invariants(
-    snapshot: engine.Snapshot, all_classes: list
+    version_classes: tuple[engine.Snapshot, list],
 ) -> None:
+    snapshot, all_classes = version_classes
     assert len(all_classes) > 1000
     for case, result in all_classes:
         assert result.complete
@@ -575,8 +586,9 @@ def test_every_class_of_case_reaches_exactly_one_outcome_and_keeps_the_invariant
 
 
 def test_every_recommendation_outcome_and_node_is_reachable(
-    snapshot: engine.Snapshot, all_classes: list
+    version_classes: tuple[engine.Snapshot, list],
 ) -> None:
+    snapshot, all_classes = version_classes
     reached_codes = set()
     reached_nodes = set()
     for _, result in all_classes:
@@ -587,8 +599,9 @@ def test_every_recommendation_outcome_and_node_is_reachable(
 
 
 def test_every_recommendation_is_explained_by_exactly_the_decisions_before_the_step_that_gave_it(
-    snapshot: engine.Snapshot, all_classes: list
+    version_classes: tuple[engine.Snapshot, list],
 ) -> None:
+    snapshot, all_classes = version_classes
     checked = 0
     for case, result in all_classes:
         assert set(result.why) == set(result.codes), case

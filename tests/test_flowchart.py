@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import importlib.util
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -180,3 +183,27 @@ def test_a_broken_draft_with_a_cycle_still_draws(snapshot: engine.Snapshot) -> N
 def test_long_titles_are_wrapped_and_cut() -> None:
     lines = flowchart._wrap("word " * 60)
     assert len(lines) == flowchart.MAX_LINES and lines[-1].endswith("…")
+
+
+def imports_of(module: str) -> set[str]:
+    """The modules ``module`` imports, relative imports resolved against its package."""
+    found = importlib.import_module(module)
+    package = found.__package__ or ""
+    imported = set()
+    for node in ast.walk(ast.parse(Path(found.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            imported.update({base} | {f"{base}.{alias.name}" for alias in node.names})
+    return imported
+
+
+def test_layout_and_highlighting_are_pure_python_and_only_the_svg_module_uses_django() -> None:
+    for module in ("pathways.flowchart.layout", "pathways.flowchart.highlight"):
+        imported = imports_of(module)
+        assert not any(name.split(".")[0] == "django" for name in imported), module
+        assert all(
+            not name.startswith("pathways.") or name.startswith("pathways.engine") for name in imported
+        )
+    assert any(name.startswith("django.") for name in imports_of("pathways.flowchart.svg"))

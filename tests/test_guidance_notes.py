@@ -20,7 +20,12 @@ from django.urls import reverse
 from pathways import engine, selectors, validation
 from pathways.content_io import export_document, import_document
 from pathways.models import GuidanceNote, GuidanceNoteCondition, PathwayVersion
-from tests.walking import OBSERVATION_CASE, walk_with
+from tests.walking import OBSERVATION_CASE as OBSERVATION_CASE_V2
+from tests.walking import walk_with
+
+# These tests add notes to version 1, which has no notes of its own (and no Ki-67 question for
+# localized disease).
+OBSERVATION_CASE = {key: value for key, value in OBSERVATION_CASE_V2.items() if key != "ki67_known"}
 
 VERSION_2_FILE = Path(__file__).resolve().parent.parent / "pathways" / "content" / "pnet-v2.json"
 
@@ -258,6 +263,12 @@ def test_the_version_2_document_with_its_notes_passes_the_publish_gate() -> None
 
 
 @pytest.fixture
+def v1_version(pnet_version: PathwayVersion) -> PathwayVersion:
+    """Version 1 of PNET (retired), which has no newer-guidance notes."""
+    return PathwayVersion.objects.get(pathway__slug="pnet", number=1)
+
+
+@pytest.fixture
 def noted_version(pnet_version: PathwayVersion, pnet_document: dict[str, Any]) -> PathwayVersion:
     version = import_document(with_notes(pnet_document), status="published")
     selectors.clear_snapshot_cache()
@@ -284,12 +295,12 @@ def test_stored_notes_build_the_same_snapshot_as_their_export(noted_version: Pat
 
 
 @pytest.mark.django_db
-def test_a_version_without_notes_exports_none_and_keeps_its_hash(pnet_version: PathwayVersion) -> None:
+def test_a_version_without_notes_exports_none_and_keeps_its_hash(v1_version: PathwayVersion) -> None:
     from pathways.content_io import content_hash
 
-    exported = export_document(pnet_version)
+    exported = export_document(v1_version)
     assert "newer_guidance" not in exported
-    assert content_hash(exported) == pnet_version.content_hash
+    assert content_hash(exported) == v1_version.content_hash
 
 
 @pytest.mark.django_db
@@ -317,7 +328,11 @@ def test_api_answer_lists_the_notes_in_display_order(noted_version: PathwayVersi
 
 
 @pytest.mark.django_db
-def test_api_answer_has_an_empty_list_without_notes_or_before_the_end(pnet_version: PathwayVersion) -> None:
+def test_api_answer_has_an_empty_list_without_notes_or_before_the_end(
+    pnet_version: PathwayVersion, pnet_document: dict[str, Any]
+) -> None:
+    import_document(copy.deepcopy(pnet_document), status="published")  # a version without notes
+    selectors.clear_snapshot_cache()
     client = Client()
     complete = client.post("/api/pathways/pnet/evaluate", SSA_CASE, content_type="application/json").json()
     assert complete["complete"] and complete["newer_guidance"] == []
@@ -387,8 +402,8 @@ def test_result_text_for_the_note_has_one_line_per_note(noted_version: PathwayVe
 
 
 @pytest.mark.django_db
-def test_result_page_without_notes_has_no_newer_guidance_block(pnet_version: PathwayVersion) -> None:
-    html = result_page(pnet_version, POOR_G3_CASE)
+def test_result_page_without_notes_has_no_newer_guidance_block(v1_version: PathwayVersion) -> None:
+    html = result_page(v1_version, POOR_G3_CASE)
     assert "data-newer" not in html and "Newer guidance differs" not in html
 
 
@@ -416,10 +431,10 @@ def test_hostile_note_text_and_source_are_escaped(pnet_version: PathwayVersion, 
 
 
 @pytest.mark.django_db
-def test_editor_adds_a_note_with_a_condition_in_the_admin(pnet_version: PathwayVersion) -> None:
+def test_editor_adds_a_note_with_a_condition_in_the_admin(v1_version: PathwayVersion) -> None:
     from pathways import authoring
 
-    draft = authoring.new_draft(pnet_version)
+    draft = authoring.new_draft(v1_version)
     editor = get_user_model().objects.create_user("ed", password="a-long-password-1", is_staff=True)
     editor.groups.add(Group.objects.get(name="Pathway editors"))
     client = Client()

@@ -102,7 +102,7 @@ def markdown_containers(page: str) -> list[tuple[str, bool]]:
 
 def hostile_document() -> dict[str, Any]:
     """The PNET pathway with attacks in every admin-authored text a walk shows."""
-    document = copy.deepcopy(load_bundled("pnet"))
+    document = copy.deepcopy(load_bundled("pnet-v2"))
     attacks = "\n\n".join(MARKDOWN_ATTACKS.values())
     for node in document["nodes"]:
         node["body"] = f"{node.get('body', '')}\n\n{attacks}"

@@ -163,7 +163,7 @@ def assert_no_markup_from_content(html: str, *, htmx_page: bool) -> Page:
 
 
 def hostile_document(field: str) -> dict[str, Any]:
-    document = copy.deepcopy(load_bundled("pnet"))
+    document = copy.deepcopy(load_bundled("pnet-v2"))
     PLANTERS[field](document)
     return document
 
@@ -281,7 +281,7 @@ def test_markdown_keeps_https_mailto_and_in_page_links(url: str):
 def test_reference_with_an_unsafe_url_shows_it_as_text_not_a_link(url: str, pnet_version: Any):
     # An import refuses such URLs; a row stored before that rule (written here around the model's
     # guards) must still never render as a link.
-    published = import_document(copy.deepcopy(load_bundled("pnet")), status="published")
+    published = import_document(copy.deepcopy(load_bundled("pnet-v2")), status="published")
     Reference.objects.filter(version=published).update(url=url)
     selectors.clear_snapshot_cache()
     walk = walk_with(published, OBSERVATION_CASE)

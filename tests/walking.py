@@ -15,6 +15,7 @@ OBSERVATION_CASE = {
     "functional_status": "nonfunctioning",
     "disease_extent": "localized",
     "tumor_size_cm": 0.9,
+    "ki67_known": False,
     "incidental": True,
     "tumor_location": "body",
 }

@@ -40,6 +40,7 @@ WALKS = {
             "functional_status": "nonfunctioning",
             "disease_extent": "localized",
             "tumor_size_cm": 0.9,
+            "ki67_known": False,
             "incidental": True,
             "tumor_location": "body",
         },
@@ -49,6 +50,8 @@ WALKS = {
                 "nf.resection_consider_lnd",
                 "nf.formal_resection_lnd",
                 "followup.post_treatment",
+                "followup.advanced_restaging",
+                "caution.high_grade_localized",
                 "special.splenectomy_vaccination",
             }
         ),
@@ -90,8 +93,12 @@ WALKS = {
             "differentiation": "well",
             "liver_metastases": "unresectable",
         },
-        includes=frozenset({"adv.chemotherapy_g3", "adv.targeted_therapy_wd_g3", "followup.post_treatment"}),
-        excludes=frozenset({"adv.ssa", "nf.observation", "fx.ssa_symptom_control"}),
+        includes=frozenset(
+            {"adv.chemotherapy_g3", "adv.targeted_therapy_wd_g3", "followup.advanced_restaging"}
+        ),
+        excludes=frozenset(
+            {"adv.ssa", "nf.observation", "fx.ssa_symptom_control", "followup.post_treatment"}
+        ),
     ),
     "metastatic-insulinoma-sstr-negative": Case(
         {
@@ -109,9 +116,12 @@ WALKS = {
                 "fx.insulinoma_glucose_control",
                 "caution.ssa_insulinoma",
                 "caution.ssa_insulinoma_sstr_negative",
+                "followup.advanced_restaging",
             }
         ),
-        excludes=frozenset({"adv.ssa", "fx.ssa_symptom_control", "nf.observation"}),
+        excludes=frozenset(
+            {"adv.ssa", "fx.ssa_symptom_control", "nf.observation", "followup.post_treatment"}
+        ),
     ),
 }
 
@@ -141,14 +151,14 @@ def assert_result(wizard: Wizard, snapshot: engine.Snapshot, case: Case) -> None
 
 @pytest.mark.parametrize("name", list(WALKS))
 def test_complete_walk_reaches_its_outcome_with_its_recommendations(
-    page: Page, snapshot: engine.Snapshot, name: str
+    page: Page, v2_snapshot: engine.Snapshot, name: str
 ) -> None:
     case = WALKS[name]
     wizard = Wizard(page)
     wizard.start()
     steps = wizard.walk_case(case.answers)
 
-    assert_result(wizard, snapshot, case)
+    assert_result(wizard, v2_snapshot, case)
     final = wizard.codes()
     for step in steps:
         assert step.codes <= final, f"{step.title!r} showed codes the walk does not give"
@@ -161,13 +171,14 @@ def test_complete_walk_reaches_its_outcome_with_its_recommendations(
 
 
 def test_changing_an_earlier_answer_reroutes_and_drops_answers_off_the_path(
-    page: Page, snapshot: engine.Snapshot
+    page: Page, v2_snapshot: engine.Snapshot
 ) -> None:
     before = {
         "suspected_syndrome": "none",
         "functional_status": "nonfunctioning",
         "disease_extent": "localized",
         "tumor_size_cm": 1.5,
+        "ki67_known": False,
         "tumor_location": "tail",
     }
     wizard = Wizard(page)
@@ -196,10 +207,13 @@ def test_changing_an_earlier_answer_reroutes_and_drops_answers_off_the_path(
             "disease_extent": "metastatic",
             "ki67_percent": 8,
             "liver_metastases": "resectable",
+            "tumor_location": "head",
             "sstr_status": "positive",
             "progressive": False,
         },
-        includes=frozenset({"adv.ssa", "adv.cytoreductive_surgery", "adv.liver_locoregional"}),
+        includes=frozenset(
+            {"adv.ssa", "adv.cytoreductive_surgery", "adv.liver_locoregional", "followup.advanced_restaging"}
+        ),
         excludes=frozenset(
             {
                 "nf.observation",
@@ -207,17 +221,23 @@ def test_changing_an_earlier_answer_reroutes_and_drops_answers_off_the_path(
                 "caution.small_tumor_malignant_potential",
                 "special.splenectomy_vaccination",
                 "surgery.location_appropriate",
+                "followup.post_treatment",
             }
         ),
     )
+    wizard.answer(ki67_percent="8")
+    wizard.answer(liver_metastases="resectable")
+    # Cytoreductive surgery asks the location again: the dropped answer (tail) is not kept.
+    assert wizard.field_names() == ["tumor_location"]
+    expect(wizard.form.locator("input[name=tumor_location]:checked")).to_have_count(0)
     wizard.walk_case(after.answers)
-    assert_result(wizard, snapshot, after)
+    assert_result(wizard, v2_snapshot, after)
     assert "tumor_size_cm" not in wizard.trail_keys()
-    assert "tumor_location" not in wizard.trail_keys()
+    expect(wizard.trail_entry("tumor_location")).to_contain_text("head")
 
 
 def test_back_button_shows_the_previous_step_with_its_answer_and_the_walk_goes_on(
-    page: Page, snapshot: engine.Snapshot
+    page: Page, v2_snapshot: engine.Snapshot
 ) -> None:
     wizard = Wizard(page)
     wizard.start()
@@ -262,11 +282,11 @@ def test_back_button_shows_the_previous_step_with_its_answer_and_the_walk_goes_o
         excludes=frozenset({"surgery.pancreatoduodenectomy", "surgery.duodenotomy_local_resection"}),
     )
     wizard.walk_case(case.answers)
-    assert_result(wizard, snapshot, case)
+    assert_result(wizard, v2_snapshot, case)
 
 
 def test_walk_without_javascript_posts_plain_forms_and_reaches_a_result(
-    js_disabled_page: Page, snapshot: engine.Snapshot
+    js_disabled_page: Page, v2_snapshot: engine.Snapshot
 ) -> None:
     page = js_disabled_page
     case = Case(
@@ -285,22 +305,24 @@ def test_walk_without_javascript_posts_plain_forms_and_reaches_a_result(
                 "fx.ssa_symptom_control",
                 "adv.obtain_sstr_imaging",
                 "adv.everolimus_or_sunitinib",
-                "followup.post_treatment",
+                "followup.advanced_restaging",
             }
         ),
-        excludes=frozenset({"adv.ssa", "nf.observation", "adv.cytoreductive_surgery"}),
+        excludes=frozenset(
+            {"adv.ssa", "nf.observation", "adv.cytoreductive_surgery", "followup.post_treatment"}
+        ),
     )
     wizard = Wizard(page)
     wizard.start()
     wizard.walk_case(case.answers)
-    assert_result(wizard, snapshot, case)
+    assert_result(wizard, v2_snapshot, case)
 
     wizard.change("progressive")
     expect(page).to_have_url(STEP_URL)
     wizard.answer(progressive=False)
     assert_result(
         wizard,
-        snapshot,
+        v2_snapshot,
         Case({**case.answers, "progressive": False}, includes=frozenset({"adv.obtain_sstr_imaging"})),
     )
     expect(page.locator('[data-code="adv.everolimus_or_sunitinib"]')).to_have_count(0)
@@ -344,11 +366,12 @@ def test_bad_sizes_are_rejected_at_the_field_and_leave_the_walk_unchanged(page: 
     assert page.url != step_url
     assert wizard.trail_keys() == [*trail, "tumor_size_cm"]
     expect(wizard.trail_entry("tumor_size_cm")).to_contain_text("2.5")
+    wizard.answer(ki67_known="false")
     expect(page.locator('[data-code="nf.formal_resection_lnd"]')).to_be_visible()
 
 
 def test_refreshing_a_step_and_reopening_a_finished_walk_show_the_same_state(
-    page: Page, new_context: Callable[..., BrowserContext], snapshot: engine.Snapshot
+    page: Page, new_context: Callable[..., BrowserContext], v2_snapshot: engine.Snapshot
 ) -> None:
     wizard = Wizard(page)
     wizard.start()
@@ -370,6 +393,7 @@ def test_refreshing_a_step_and_reopening_a_finished_walk_show_the_same_state(
             "functional_status": "nonfunctioning",
             "disease_extent": "localized",
             "tumor_size_cm": 1.2,
+            "ki67_known": False,
             "incidental": False,
             "tumor_location": "head",
         },
@@ -385,7 +409,7 @@ def test_refreshing_a_step_and_reopening_a_finished_walk_show_the_same_state(
         ),
     )
     wizard.walk_case(case.answers)
-    assert_result(wizard, snapshot, case)
+    assert_result(wizard, v2_snapshot, case)
     result_url = page.url
     shown = (wizard.outcome(), wizard.codes(), wizard.trail_keys())
 

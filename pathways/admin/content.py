@@ -1,0 +1,301 @@
+"""The admins and inlines of a version's content: editable only in a draft, linking only within it."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from simple_history.admin import SimpleHistoryAdmin
+
+from .. import engine
+from ..models import (
+    Edge,
+    EdgeCondition,
+    GuidanceNoteCondition,
+    ImmutableVersionError,
+    Node,
+    NodeField,
+    PathwayVersion,
+    RecommendationCondition,
+    SafetyRuleCondition,
+    Variable,
+)
+from .forms import VERSIONED, SameVersionForm
+from .permissions import InlineLockedUnlessDraft, LockedUnlessDraft, version_of
+
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
+def _editing_version(request: HttpRequest, parent: Any) -> PathwayVersion | None:
+    """The version a page edits: that of the object opened, or the draft named in ``?version=``."""
+    version = version_of(parent)
+    if version is None and request.GET.get("version", "").isdigit():
+        version = PathwayVersion.objects.filter(
+            pk=request.GET["version"], status=PathwayVersion.Status.DRAFT
+        ).first()
+    return version
+
+
+def _same_version_rows(model: type, version: PathwayVersion | None) -> Any:
+    """The rows a link may point to: those of the version the page edits, else of any draft."""
+    if version is not None:
+        return model.objects.filter(version=version).select_related("version__pathway")
+    return model.objects.filter(version__status=PathwayVersion.Status.DRAFT).select_related(
+        "version__pathway"
+    )
+
+
+class SameVersionChoices:
+    """Offer in each link only rows of the version being edited.
+
+    That version comes from the object the form or formset is built for (the row opened, or the
+    row an inline belongs to), passed along with each field to ``formfield_for_dbfield``.
+    """
+
+    def formfield_for_dbfield(
+        self, db_field: Any, request: HttpRequest, editing: PathwayVersion | None = None, **kwargs: Any
+    ) -> Any:
+        related = db_field.remote_field.model if db_field.is_relation else None
+        if related is PathwayVersion:
+            kwargs.setdefault("queryset", PathwayVersion.objects.filter(status=PathwayVersion.Status.DRAFT))
+        elif related in VERSIONED:
+            kwargs.setdefault("queryset", _same_version_rows(related, editing))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def _fields_for(self, request: HttpRequest, parent: Any) -> Any:
+        editing = _editing_version(request, parent)
+        return partial(self.formfield_for_dbfield, request=request, editing=editing)
+
+
+class DraftOnlyAdmin(SameVersionChoices, LockedUnlessDraft, SimpleHistoryAdmin):
+    """A content admin: changes only while the object's version is a draft; history per object."""
+
+    form = SameVersionForm
+    formfield_overrides = URL_FIELDS
+    list_select_related = ("version__pathway",)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        kwargs.setdefault("formfield_callback", self._fields_for(request, obj))
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A row stays in the version it was made in: moving it would strand the rows linked to it.
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and "version" in (f.name for f in self.model._meta.fields):
+            readonly = (*readonly, "version")
+        return readonly
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        try:
+            super().save_model(request, obj, form, change)
+        except ImmutableVersionError as error:
+            raise PermissionDenied(str(error)) from error
+
+
+class DraftOnlyInline(SameVersionChoices, InlineLockedUnlessDraft, admin.TabularInline):
+    """An inline that is read-only when its parent belongs to a published or retired version."""
+
+    form = SameVersionForm
+    formfield_overrides = URL_FIELDS
+    extra = 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("formfield_callback", self._fields_for(request, obj))
+        return super().get_formset(request, obj, **kwargs)
+
+
+class VersionFilter(admin.RelatedFieldListFilter):
+    """The versions to filter by, read with their pathways in one query (the label names both)."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+        return [(version.pk, str(version)) for version in PathwayVersion.objects.select_related("pathway")]
+
+
+class VersionStatusFilter(admin.SimpleListFilter):
+    title = "version status"
+    parameter_name = "version_status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(PathwayVersion.Status.choices)
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() in PathwayVersion.Status.values:
+            path = getattr(queryset.model, "version_path", "version")
+            return queryset.filter(**{f"{path}__status": self.value()})
+        return queryset
+
+
+class VariableAdmin(DraftOnlyAdmin):
+    list_display = ("key", "label", "kind", "unit", "optional", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "optional")
+    search_fields = ("key", "label")
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
+        # Autocomplete (variables of edge and node inlines) offers only variables of draft versions.
+        if request.path.endswith("/autocomplete/"):
+            queryset = queryset.filter(version__status=PathwayVersion.Status.DRAFT)
+        return super().get_search_results(request, queryset, search_term)
+
+
+class NodeFieldInline(DraftOnlyInline):
+    model = NodeField
+    fields = ("order", "variable", "edit_revision")
+
+
+class OutEdgeInline(DraftOnlyInline):
+    model = Edge
+    fk_name = "source"
+    fields = ("order", "target", "conditions_text", "note", "edit_revision")
+    readonly_fields = ("conditions_text",)
+    show_change_link = True
+
+    @admin.display(description="Taken when")
+    def conditions_text(self, obj: Edge) -> str:
+        if obj.pk is None:
+            return "Save, then open the edge to add its conditions."
+        return describe_rows(obj.conditions.all(), obj.version_id)
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None:
+            # New edges start in the node's version.
+            formset.form.base_fields["target"].queryset = Node.objects.filter(version=obj.version)
+        return formset
+
+
+class NodeAdmin(DraftOnlyAdmin):
+    list_display = ("slug", "title", "kind", "stage", "is_start", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "stage", "is_start")
+    search_fields = ("slug", "title", "body")
+    inlines = [NodeFieldInline, OutEdgeInline]
+    readonly_fields = ("recommendations_here",)
+
+    @admin.display(description="Recommendations given here")
+    def recommendations_here(self, obj: Node) -> SafeString:
+        """Each with its conditions; placing one here is done on the recommendation's page."""
+        if obj.pk is None:
+            return SafeString("")
+        recs = obj.recommendations.prefetch_related("conditions__variable").order_by("order")
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> — {} <em>({})</em></li>',
+            (
+                (change_url_of(rec), rec.code, rec.title, describe_rows(rec.conditions.all(), obj.version_id))
+                for rec in recs
+            ),
+        )
+        return format_html('<ul class="pathway-node-recs">{}</ul>', rows) if recs else SafeString("none")
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Edge:
+            for inline_form in formset.forms:
+                if inline_form.instance.pk is None and inline_form.has_changed():
+                    inline_form.instance.version = form.instance.version
+        super().save_formset(request, form, formset, change)
+
+
+def describe_rows(rows: Any, version_id: int) -> str:
+    variables = {v.key: v for v in _engine_variables(version_id)}
+    conditions = [
+        engine.Condition(
+            row.variable.key, row.op, tuple(row.value) if row.op in engine.SET_OPERATORS else row.value
+        )
+        for row in rows
+    ]
+    return " and ".join(c.describe(variables) for c in conditions) or "always"
+
+
+def _engine_variables(version_id: int) -> list[engine.Variable]:
+    return [
+        engine.Variable(
+            key=v.key, label=v.label, kind=v.kind, unit=v.unit, choices=tuple(map(tuple, v.choices))
+        )
+        for v in Variable.objects.filter(version_id=version_id)
+    ]
+
+
+class EdgeConditionInline(DraftOnlyInline):
+    model = EdgeCondition
+    fields = ("variable", "op", "value", "edit_revision")
+
+
+class EdgeAdmin(DraftOnlyAdmin):
+    list_display = ("__str__", "source", "target", "order", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
+    search_fields = ("source__slug", "target__slug", "note")
+    list_select_related = ("version__pathway", "source", "target")
+    inlines = [EdgeConditionInline]
+
+
+class RecommendationConditionInline(DraftOnlyInline):
+    model = RecommendationCondition
+    fields = ("variable", "op", "value", "edit_revision")
+
+
+class RecommendationAdmin(DraftOnlyAdmin):
+    list_display = ("code", "title", "section", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter), "section")
+    search_fields = ("code", "title", "text")
+    filter_horizontal = ("nodes", "citations")
+    inlines = [RecommendationConditionInline]
+
+
+class ReferenceAdmin(DraftOnlyAdmin):
+    list_display = ("label", "citation", "url", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
+    search_fields = ("citation", "url")
+
+
+class SafetyRuleConditionInline(DraftOnlyInline):
+    model = SafetyRuleCondition
+    fields = ("variable", "op", "value", "edit_revision")
+
+
+class SafetyRuleAdmin(DraftOnlyAdmin):
+    list_display = ("name", "description", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
+    search_fields = ("name", "description")
+    inlines = [SafetyRuleConditionInline]
+
+
+class PathwayTestCaseAdmin(DraftOnlyAdmin):
+    list_display = ("name", "expected_outcome", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
+    search_fields = ("name", "description", "expected_outcome")
+
+
+class GuidanceNoteConditionInline(DraftOnlyInline):
+    model = GuidanceNoteCondition
+    fields = ("variable", "op", "value", "edit_revision")
+
+
+class GuidanceNoteAdmin(DraftOnlyAdmin):
+    """Where newer guidance differs from the source; shown after the management, never routing."""
+
+    list_display = ("code", "source", "checked_on", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter))
+    search_fields = ("code", "text", "source")
+    fields = (
+        "version",
+        "code",
+        "text",
+        "source",
+        "source_url",
+        "checked_on",
+        "when_codes",
+        "unless_codes",
+        "order",
+        "edit_revision",
+    )
+    inlines = [GuidanceNoteConditionInline]
+
+
+def change_url_of(obj: Any) -> str:
+    return reverse(f"admin:pathways_{obj._meta.model_name}_change", args=[obj.pk])
