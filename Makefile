@@ -1,11 +1,11 @@
-# PNET Pathways. `make run` serves the app; `make test` runs the whole suite.
+# PNET Pathways. `make run` serves the app; `make test` runs the whole suite (`make test-fast`: no browser).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install lint fmt check chromium serve bench loadtest clean
+.PHONY: run test test-fast install lint fmt check chromium serve bench loadtest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: install
 ## test: the whole suite, browser tests included (installs Debian's chromium if missing)
 test: install chromium
 	$(BIN)/python -m pytest
+
+## test-fast: the suite without the browser tests (no Chromium needed)
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e"
 
 ## serve: production server: nginx on $(HOST):$(PORT) buffering for gunicorn on a unix socket (deploy/); needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS
 serve: install

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import http.client
 import importlib.util
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +29,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+import servertools
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = (
@@ -399,21 +397,10 @@ def measure_validation(report: Report, options: Options, generated: dict[str, An
 # The server: gunicorn on a free loopback port, a keep-alive client, interleaved bursts.
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def gunicorn(options: Options, tmp: Path) -> Iterator[int]:
-    port = free_port()
-    log = (tmp / "gunicorn.log").open("wb")
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "pnetsite.wsgi:application",
+    port = servertools.free_port()
+    args = [
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -429,28 +416,8 @@ def gunicorn(options: Options, tmp: Path) -> Iterator[int]:
         "--graceful-timeout",
         "5",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(tmp / 'gunicorn.log').read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start within 30 s") from None
-                time.sleep(0.1)
+    with servertools.gunicorn(port=port, args=args, log=tmp / "gunicorn.log", stop_timeout=15):
         yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 class Browser:
@@ -458,9 +425,9 @@ class Browser:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.origin = f"http://127.0.0.1:{port}"
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        self.cookies: dict[str, str] = {}
+        self.client = servertools.Client(f"http://127.0.0.1:{port}", timeout=10)
+        self.origin = self.client.origin
+        self.cookies = self.client.cookies
 
     def request(
         self,
@@ -472,8 +439,6 @@ class Browser:
         encoding: str = "identity",
     ) -> tuple[int, dict[str, str], bytes]:
         headers = {"Host": f"127.0.0.1:{self.port}", "Accept-Encoding": encoding}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
         if method == "POST":
             headers["Origin"] = self.origin
@@ -483,17 +448,11 @@ class Browser:
         if htmx:
             headers["HX-Request"] = "true"
             headers["HX-Current-URL"] = self.origin + path
-        self.connection.request(method, path, body=body, headers=headers)
-        response = self.connection.getresponse()
-        data = response.read()
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+        response = self.client.request(method, path, body=body, headers=headers)
+        return response.status, response.headers, response.body
 
     def close(self) -> None:
-        self.connection.close()
+        self.client.close()
 
 
 def step_path(walk_url: str, node: str) -> str:

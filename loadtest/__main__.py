@@ -15,18 +15,17 @@ import os
 import random
 import resource
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import servertools
 
 from .client import Sample, Session, WalkError, walk
 
@@ -148,17 +147,11 @@ def server_cpu_seconds(pid: int) -> float | None:
     return total
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def served(args: argparse.Namespace) -> Iterator[str]:
     """Migrate, collect static files and run gunicorn with production settings; yield its URL."""
     with tempfile.TemporaryDirectory(prefix="pnet-load-") as tmp:
-        port = free_port()
+        port = servertools.free_port()
         env = dict(os.environ)
         env.update(
             DJANGO_SETTINGS_MODULE="pnetsite.settings",
@@ -179,37 +172,18 @@ def served(args: argparse.Namespace) -> Iterator[str]:
         python = sys.executable
         for command in (["migrate", "--noinput", "-v", "0"], ["collectstatic", "--noinput", "-v", "0"]):
             subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True)  # noqa: S603
-        gunicorn = Path(python).with_name("gunicorn")
-        server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-            [str(gunicorn), "pnetsite.wsgi:application", "-c", "gunicorn.conf.py"], cwd=ROOT, env=env
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(url, server)
-            print(f"gunicorn (pid {server.pid}) on {url}, database {env['DATABASE_URL'].split('@')[-1]}")
-            args.server_pid = server.pid
-            yield url
-        finally:
-            server.send_signal(signal.SIGTERM)
+        log = Path(tmp) / "gunicorn.log"
+        ready = servertools.answers("/", ok=lambda status: status == 200)
+        with servertools.gunicorn(port=port, env=env, ready=ready, log=log) as server:
+            database = env["DATABASE_URL"].split("@")[-1]
+            print(f"gunicorn (pid {server.process.pid}) on {server.url}, database {database}")
+            args.server_pid = server.process.pid
             try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with status {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/", timeout=2) as response:  # noqa: S310 - loopback only
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer on {url} within {seconds:g} s")
+                yield server.url
+            finally:
+                tail = server.log_tail(4000).strip()  # what the workers logged (level warning)
+                if tail:
+                    print(f"gunicorn log (end):\n{tail}")
 
 
 def run(args: argparse.Namespace) -> bool:

@@ -13,8 +13,10 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
+
+import servertools
 
 FORM = re.compile(r"<form\b[^>]*\bdata-step\b[^>]*>(.*?)</form>", re.S)
 FORM_ACTION = re.compile(r"<form\b[^>]*\bdata-step\b[^>]*\baction=\"([^\"]*)\"", re.S)
@@ -45,29 +47,22 @@ class Response:
 
 @dataclass
 class Session:
-    """A keep-alive connection with a minimal cookie jar (one host, no paths or expiry)."""
+    """A keep-alive connection with a minimal cookie jar that times each request."""
 
     base_url: str
     timeout: float = 30.0
-    cookies: dict[str, str] = field(default_factory=dict)
     record: Callable[[Sample], None] | None = None
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.base_url)
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 80
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self._conn: http.client.HTTPConnection | None = None
+        self.client = servertools.Client(self.base_url, timeout=self.timeout)
+        self.origin = self.client.origin
+        self.cookies = self.client.cookies
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.client.close()
 
     def request(self, kind: str, method: str, path: str, form: dict[str, str] | None = None) -> Response:
         headers = {"Accept": "text/html", "User-Agent": "pnet-loadtest"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
         if form is not None:
             body = urlencode(form)
@@ -75,39 +70,16 @@ class Session:
             headers["Origin"] = self.origin
         started = time.perf_counter()
         try:
-            response = self._send(method, path, body, headers)
+            answer = self.client.request(method, path, body=body, headers=headers)
         except (OSError, http.client.HTTPException) as error:
             self._sample(kind, started, ok=False, detail=f"{type(error).__name__}: {error}")
             self.close()
             raise WalkError(f"{method} {path}: {error}") from error
+        response = Response(answer.status, answer.headers, answer.text)
         self._sample(kind, started, ok=response.status < 400, detail=str(response.status))
         if response.status >= 400:
             raise WalkError(f"{method} {path}: HTTP {response.status}")
         return response
-
-    def _send(self, method: str, path: str, body: str | None, headers: dict[str, str]) -> Response:
-        for attempt in (1, 2):
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            try:
-                self._conn.request(method, path, body=body, headers=headers)
-                raw = self._conn.getresponse()
-                data = raw.read().decode("utf-8", "replace")
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                # The server closed a kept-alive connection between requests: reconnect once.
-                self.close()
-                if attempt == 2:
-                    raise
-                continue
-            for name, value in raw.getheaders():
-                if name.lower() == "set-cookie":
-                    cookie = value.split(";", 1)[0]
-                    key, _, val = cookie.partition("=")
-                    self.cookies[key.strip()] = val.strip()
-            if raw.will_close:
-                self.close()
-            return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data)
-        raise AssertionError("unreachable")
 
     def _sample(self, kind: str, started: float, *, ok: bool, detail: str) -> None:
         if self.record is not None:

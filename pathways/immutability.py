@@ -79,7 +79,7 @@ def draft_batch(version_id: int) -> Iterator[None]:
         status = _versions().select_for_update().filter(pk=version_id).values_list("status", flat=True)
         if status.first() != DRAFT:
             raise ImmutableVersionError(f"Version {version_id} is not a draft: its content cannot change.")
-        outer = getattr(_batch, "ids", frozenset())
+        outer: frozenset[int] = getattr(_batch, "ids", frozenset())
         _batch.ids = outer | {version_id}
         try:
             yield

@@ -54,7 +54,9 @@ class VersionContent(models.Model):
         """
         errors = {}
         for name in names:
-            if getattr(self, self._meta.get_field(name).attname) is None:
+            field = self._meta.get_field(name)
+            assert isinstance(field, models.ForeignKey), name
+            if getattr(self, field.attname) is None:
                 continue
             row = getattr(self, name)
             if version_id is None:
@@ -135,6 +137,7 @@ class PathwayVersion(models.Model):
     source = models.TextField(blank=True, help_text=_("The source document the pathway is drawn from."))
 
     history = HistoricalRecords()
+    _change_reason: str  # read by django-simple-history when the next save records a history row
 
     TEXT_FIELDS = ("title", "summary", "intended_use", "disclaimer", "source")
 
@@ -224,7 +227,9 @@ class Node(VersionContent):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True, help_text=_("Markdown shown with the step."))
     is_start = models.BooleanField(default=False)
-    fields = models.ManyToManyField(Variable, through="NodeField", blank=True, related_name="nodes")
+    fields: models.ManyToManyField[Variable, NodeField] = models.ManyToManyField(
+        Variable, through="NodeField", blank=True, related_name="nodes"
+    )
     order = models.PositiveIntegerField(default=0)
 
     history = HistoricalRecords()

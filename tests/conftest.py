@@ -11,6 +11,11 @@ from pathways import engine
 CONTENT = Path(__file__).resolve().parent.parent / "pathways" / "content" / "pnet.json"
 CONTENT_V2 = CONTENT.with_name("pnet-v2.json")
 
+# Personas: every test that needs an account takes one of these (one password for all).
+PASSWORD = "a-long-password-1"
+EDITORS = "Pathway editors"
+PUBLISHERS = "Pathway publishers"
+
 
 @pytest.fixture(scope="session")
 def pnet_document() -> dict[str, Any]:
@@ -52,3 +57,67 @@ def ensure_pnet_published() -> Any:
         import_document(load_bundled("pnet"), status="published")
         version = import_document(load_bundled("pnet-v2"), status="published")
     return version
+
+
+def make_user(username: str, *groups: str, staff: bool = True, superuser: bool = False) -> Any:
+    """An account with ``PASSWORD`` in ``groups`` (made by the data migrations)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    model = get_user_model()
+    if superuser:
+        user = model.objects.create_superuser(username, f"{username}@example.org", PASSWORD)
+    else:
+        user = model.objects.create_user(username, password=PASSWORD, is_staff=staff)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    assert user.groups.count() == len(groups), f"missing group among {groups}"
+    return user
+
+
+def logged_in(user: Any) -> Any:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def superuser(db: Any) -> Any:
+    return make_user("root", superuser=True)
+
+
+@pytest.fixture
+def editor(db: Any) -> Any:
+    return make_user("editor", EDITORS)
+
+
+@pytest.fixture
+def publisher(db: Any) -> Any:
+    return make_user("publisher", PUBLISHERS)
+
+
+@pytest.fixture
+def staff_viewer(db: Any) -> Any:
+    """Staff with no group and no permission: signs in, sees no model."""
+    return make_user("viewer")
+
+
+@pytest.fixture
+def superuser_client(superuser: Any) -> Any:
+    return logged_in(superuser)
+
+
+@pytest.fixture
+def editor_client(editor: Any) -> Any:
+    return logged_in(editor)
+
+
+@pytest.fixture
+def publisher_client(publisher: Any) -> Any:
+    return logged_in(publisher)
+
+
+@pytest.fixture
+def staff_viewer_client(staff_viewer: Any) -> Any:
+    return logged_in(staff_viewer)

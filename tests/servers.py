@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).with_name("gunicorn")
+import servertools
+from servertools import ROOT, free_port
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["Answer", "fetch", "free_port", "gunicorn", "manage", "served", "server_env"]
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -77,36 +68,10 @@ def gunicorn(
     """Start gunicorn on a free loopback port; yield its base URL; stop it (always)."""
     port = free_port()
     env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
-    process = subprocess.Popen(
-        [str(GUNICORN), "pnetsite.wsgi:application", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                fetch(url + ready_path)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start within 30 s") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+    # Any answer will do: with its database down the app answers 503, and that is what some tests want.
+    ready = servertools.answers(ready_path, ok=lambda status: True)
+    with servertools.gunicorn(port=port, env=env, ready=ready) as server:
+        yield server.url
 
 
 @contextmanager
@@ -120,38 +85,12 @@ def served(env: dict[str, str], runtime: str, *, workers: int = 2) -> Iterator[s
         "WEB_CONCURRENCY": str(workers),
         "SERVE_RUNTIME_DIR": runtime,
     }
-    process = subprocess.Popen(
+    with servertools.serve(
         [sys.executable, "deploy/serve.py"],
-        cwd=ROOT,
+        port=port,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"make serve's stack exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/static/pathways/app.js")
-                ready = connection.getresponse().status < 500  # nginx answers 502 until gunicorn is up
-                connection.close()
-                if ready:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("nginx and gunicorn did not start within 30 s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        ready=servertools.answers("/static/pathways/app.js"),  # nginx answers 502 until gunicorn is up
+        name="make serve's stack",
+        stop_timeout=45,
+    ) as server:
+        yield server.url

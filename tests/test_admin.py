@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
 from pathways import authoring
 from pathways.models import EdgeCondition, Node, PathwayVersion, Walk
+from tests.conftest import EDITORS, PUBLISHERS, logged_in, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -37,26 +36,9 @@ def form_data(response: Any) -> dict[str, Any]:
     return data
 
 
-def user_in(group: str, name: str) -> Any:
-    user = get_user_model().objects.create_user(name, password="a-long-password-1", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
-def root(db: Any) -> Any:
-    return get_user_model().objects.create_superuser("root", "root@example.org", "a-long-password-1")
-
-
-@pytest.fixture
-def admin(root: Any) -> Client:
-    return client_for(root)
+def admin(superuser_client: Client) -> Client:
+    return superuser_client
 
 
 @pytest.fixture
@@ -108,7 +90,7 @@ def test_new_draft_from_a_version(admin: Client, pnet_version: PathwayVersion) -
 
 
 def test_draft_node_edit_records_history_with_the_user(
-    admin: Client, root: Any, draft: PathwayVersion
+    admin: Client, superuser: Any, draft: PathwayVersion
 ) -> None:
     node = Node.objects.get(version=draft, slug="ki67")
     data = form_data(admin.get(change_url(node)))
@@ -116,7 +98,7 @@ def test_draft_node_edit_records_history_with_the_user(
     response = admin.post(change_url(node), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     record = node.history.first()
-    assert record.title == data["title"] and record.history_user == root
+    assert record.title == data["title"] and record.history_user == superuser
     audit = admin.get(reverse("admin:pathways_pathwayversion_audit", args=[draft.pk])).content.decode()
     assert "node ki67" in audit and "root" in audit
 
@@ -153,8 +135,8 @@ def test_publish_is_refused_while_an_error_stands(admin: Client, draft: PathwayV
 def test_publisher_publishes_a_clean_draft_with_a_change_note(
     pnet_version: PathwayVersion, draft: PathwayVersion
 ) -> None:
-    publisher = user_in("Pathway publishers", "pat")
-    client = client_for(publisher)
+    publisher = make_user("pat", PUBLISHERS)
+    client = logged_in(publisher)
     url = reverse("admin:pathways_pathwayversion_publish", args=[draft.pk])
     assert client.post(url, {"note": ""}).status_code == 200  # the note is required
     response = client.post(url, {"note": "Same content, reviewed"})
@@ -166,7 +148,7 @@ def test_publisher_publishes_a_clean_draft_with_a_change_note(
 
 
 def test_editor_can_edit_drafts_but_not_publish(draft: PathwayVersion) -> None:
-    editor = client_for(user_in("Pathway editors", "ed"))
+    editor = logged_in(make_user("ed", EDITORS))
     node = Node.objects.get(version=draft, slug="ki67")
     data = form_data(editor.get(change_url(node)))
     data["title"] = "Edited by an editor"
@@ -216,7 +198,7 @@ def test_version_search_and_filters(admin: Client, draft: PathwayVersion) -> Non
 
 def test_editor_fixes_a_gap_through_the_edge_admin_then_it_publishes(draft: PathwayVersion) -> None:
     open_gap(draft)
-    editor = client_for(user_in("Pathway editors", "ed"))
+    editor = logged_in(make_user("ed", EDITORS))
     edge = EdgeCondition.objects.get(
         edge__version=draft, edge__source__slug="ki67", edge__order=1, op="lt"
     ).edge
@@ -226,7 +208,7 @@ def test_editor_fixes_a_gap_through_the_edge_admin_then_it_publishes(draft: Path
     response = editor.post(change_url(edge), data)
     assert response.status_code == 302
     assert authoring.check_version(draft).ok
-    publisher = client_for(user_in("Pathway publishers", "pub"))
+    publisher = logged_in(make_user("pub", PUBLISHERS))
     url = reverse("admin:pathways_pathwayversion_publish", args=[draft.pk])
     assert publisher.post(url, {"note": "Ki-67 of exactly 20 % is G2 again"}).status_code == 302
     draft.refresh_from_db()

@@ -34,7 +34,7 @@ from pathways.models import (
     Variable,
     Walk,
 )
-from tests.test_admin import change_url, client_for, user_in
+from tests.test_admin import change_url
 
 pytestmark = pytest.mark.django_db
 
@@ -144,26 +144,11 @@ def comparable(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def root(db: Any) -> Any:
-    return get_user_model().objects.create_superuser("root", "root@example.org", "a-long-password-1")
-
-
-@pytest.fixture
-def superuser(root: Any) -> Client:
-    return client_for(root)
-
-
-@pytest.fixture
-def editor(db: Any) -> Client:
-    return client_for(user_in("Pathway editors", "editor"))
-
-
-@pytest.fixture
 def draft(pnet_version: PathwayVersion) -> PathwayVersion:
     return authoring.new_draft(pnet_version)
 
 
-def rows_of(model: type, draft: PathwayVersion, root: Any) -> list[Any]:
+def rows_of(model: type, draft: PathwayVersion, superuser: Any) -> list[Any]:
     """Rows of ``model`` to open: every content row of the draft, or the draft's own rows."""
     if model in CONTENT_MODELS:
         path = getattr(model, "version_path", "version")
@@ -175,7 +160,7 @@ def rows_of(model: type, draft: PathwayVersion, root: Any) -> list[Any]:
     if model is Walk:
         return [authoring.start_preview(draft)]
     if model is get_user_model():
-        return [root]
+        return [superuser]
     rows = list(model.objects.order_by("pk")[:1])
     assert rows, f"no {model._meta.label} row to open"
     return rows
@@ -241,9 +226,9 @@ ADDABLE = [model for model in admin_models() if model._meta.app_label == "pathwa
 @pytest.mark.parametrize("persona", ["superuser", "editor"])
 @pytest.mark.parametrize("model", ADDABLE, ids=lambda model: model._meta.label)
 def test_every_add_form_saves_a_copy_of_a_draft_row(
-    request: pytest.FixtureRequest, persona: str, model: type, draft: PathwayVersion, root: Any
+    request: pytest.FixtureRequest, persona: str, model: type, draft: PathwayVersion, superuser: Any
 ) -> None:
-    client = request.getfixturevalue(persona)
+    client = request.getfixturevalue(f"{persona}_client")
     url = reverse(f"admin:pathways_{model._meta.model_name}_add")
     if model in CONTENT_MODELS:
         url += f"?version={draft.pk}"
@@ -253,7 +238,7 @@ def test_every_add_form_saves_a_copy_of_a_draft_row(
         return
     add = parse_form(page.content.decode())
     assert len(add.fields) <= settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-    source_row = rows_of(model, draft, root)[-1]
+    source_row = rows_of(model, draft, superuser)[-1]
     copied = copy_of(parse_form(client.get(change_url_of(model, source_row)).content.decode()))
     names = {name for name, _ in copied}
     fields = [(n, v) for n, v in add.fields if n not in names or n == "csrfmiddlewaretoken"] + copied
@@ -280,12 +265,12 @@ def test_every_add_form_saves_a_copy_of_a_draft_row(
 
 @pytest.mark.parametrize("model", admin_models(), ids=lambda model: model._meta.label)
 def test_every_change_form_saves_unchanged_and_loses_nothing(
-    superuser: Client, editor: Client, model: type, draft: PathwayVersion, root: Any
+    superuser_client: Client, editor_client: Client, model: type, draft: PathwayVersion, superuser: Any
 ) -> None:
     make_access_records()
     before = export_document(draft)
-    rows = largest_rows(superuser, model, rows_of(model, draft, root))
-    for persona, client in (("superuser", superuser), ("editor", editor)):
+    rows = largest_rows(superuser_client, model, rows_of(model, draft, superuser))
+    for persona, client in (("superuser", superuser_client), ("editor", editor_client)):
         saved = 0
         for row in rows:
             url = change_url_of(model, row)
@@ -302,17 +287,19 @@ def test_every_change_form_saves_unchanged_and_loses_nothing(
             assert saved or model is Walk or model._meta.app_label == "axes", (persona, model)
 
 
-def test_the_draft_version_page_saves_a_changed_note(superuser: Client, draft: PathwayVersion) -> None:
+def test_the_draft_version_page_saves_a_changed_note(superuser_client: Client, draft: PathwayVersion) -> None:
     url = change_url(draft)
-    fields = [(n, v) for n, v in parse_form(superuser.get(url).content.decode()).fields if n != "note"]
-    response = superuser.post(url, as_post([*fields, ("note", "Ki-67 thresholds rechecked")]))
+    fields = [(n, v) for n, v in parse_form(superuser_client.get(url).content.decode()).fields if n != "note"]
+    response = superuser_client.post(url, as_post([*fields, ("note", "Ki-67 thresholds rechecked")]))
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.note == "Ki-67 thresholds rechecked"
 
 
-def test_the_draft_version_page_links_every_content_row(superuser: Client, draft: PathwayVersion) -> None:
-    page = superuser.get(change_url(draft)).content.decode()
+def test_the_draft_version_page_links_every_content_row(
+    superuser_client: Client, draft: PathwayVersion
+) -> None:
+    page = superuser_client.get(change_url(draft)).content.decode()
     for model in (Variable, Node, Recommendation, Reference, SafetyRule):
         for row in model.objects.filter(version=draft):
             assert f'href="{change_url(row)}"' in page, row
@@ -450,8 +437,8 @@ def assert_refused(response: Any, field: str, before: dict[str, int], admin: Cli
 @pytest.mark.parametrize("other", ["published", "another draft"])
 @pytest.mark.parametrize("case", sorted(CROSS_VERSION_ADDS))
 def test_add_form_refuses_a_link_to_another_version(
-    editor: Client,
-    superuser: Client,
+    editor_client: Client,
+    superuser_client: Client,
     case: str,
     other: str,
     opened: str,
@@ -466,15 +453,15 @@ def test_add_form_refuses_a_link_to_another_version(
     url = add_url(model, draft)
     if opened == "from the list":
         url = url.partition("?")[0]
-    response = post_form(editor, url, values(draft, target))
-    assert_refused(response, field, before, superuser, draft)
+    response = post_form(editor_client, url, values(draft, target))
+    assert_refused(response, field, before, superuser_client, draft)
 
 
 def test_a_link_to_another_draft_is_refused_naming_that_draft(
-    editor: Client, draft: PathwayVersion, other_draft: PathwayVersion
+    editor_client: Client, draft: PathwayVersion, other_draft: PathwayVersion
 ) -> None:
     values = {**recommendation_fields(draft), "nodes": [node(draft).pk, node(other_draft).pk]}
-    response = post_form(editor, reverse("admin:pathways_recommendation_add"), values)
+    response = post_form(editor_client, reverse("admin:pathways_recommendation_add"), values)
     assert errors_by_name(response)["nodes"] == [
         f"ki67 of another version ({other_draft}): choose only nodes of this version."
     ]
@@ -482,30 +469,36 @@ def test_a_link_to_another_draft_is_refused_naming_that_draft(
 
 @pytest.mark.parametrize("field", ["source", "target"])
 def test_edge_add_form_refuses_a_node_of_another_draft(
-    editor: Client, superuser: Client, field: str, draft: PathwayVersion, other_draft: PathwayVersion
+    editor_client: Client,
+    superuser_client: Client,
+    field: str,
+    draft: PathwayVersion,
+    other_draft: PathwayVersion,
 ) -> None:
     values = {"version": draft.pk, "source": node(draft, "syndrome").pk, "target": node(draft).pk, "order": 9}
     values[field] = node(other_draft).pk
     before = stored_rows()
-    assert_refused(post_form(editor, add_url(Edge, draft), values), field, before, superuser, draft)
+    assert_refused(
+        post_form(editor_client, add_url(Edge, draft), values), field, before, superuser_client, draft
+    )
 
 
 def test_edge_change_form_refuses_a_target_in_another_draft(
-    editor: Client, superuser: Client, draft: PathwayVersion, other_draft: PathwayVersion
+    editor_client: Client, superuser_client: Client, draft: PathwayVersion, other_draft: PathwayVersion
 ) -> None:
     edge = Edge.objects.filter(version=draft).order_by("pk").first()
     before = stored_rows()
-    response = post_form(editor, change_url(edge), {"target": node(other_draft).pk})
-    assert_refused(response, "target", before, superuser, draft)
+    response = post_form(editor_client, change_url(edge), {"target": node(other_draft).pk})
+    assert_refused(response, "target", before, superuser_client, draft)
     assert Edge.objects.get(pk=edge.pk).target.version == draft
 
 
 def test_add_forms_offer_only_rows_of_the_version_being_added_to(
-    editor: Client, draft: PathwayVersion, other_draft: PathwayVersion
+    editor_client: Client, draft: PathwayVersion, other_draft: PathwayVersion
 ) -> None:
     offered = []
     for model in (Recommendation, Node, Edge, SafetyRule):
-        response = editor.get(add_url(model, draft))
+        response = editor_client.get(add_url(model, draft))
         forms = [response.context["adminform"].form]
         forms += [inline.formset.empty_form for inline in response.context["inline_admin_formsets"]]
         for form in forms:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +14,7 @@ from django.urls import reverse
 from pathways import admin as pathways_admin
 from pathways import authoring
 from pathways.models import GuidanceNote, Node, Pathway, PathwayVersion
-from tests.test_admin import change_url, client_for, open_gap
+from tests.test_admin import change_url, open_gap
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +25,8 @@ PATHWAY_MODELS = sorted(
 
 
 @pytest.fixture
-def admin(db: object) -> Client:
-    return client_for(
-        get_user_model().objects.create_superuser("root", "root@example.org", "a-long-password-1")
-    )
+def admin(superuser_client: Client) -> Client:
+    return superuser_client
 
 
 def changelist_queries(client: Client, model: type) -> int:

@@ -21,7 +21,8 @@ from pathways import authoring, engine
 from pathways.content_io import import_document
 from pathways.document_checks import DocumentError
 from pathways.models import Edge, PathwayTestCase, PathwayVersion, SafetyRule, Variable
-from tests.test_admin import change_url, client_for, form_data
+from tests.conftest import logged_in
+from tests.test_admin import change_url, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -226,7 +227,7 @@ UNSTORABLE_JSON = {
 
 @pytest.fixture
 def admin(db):
-    return client_for(
+    return logged_in(
         get_user_model().objects.create_superuser("root", "root@example.org", "a-long-password-1")
     )
 

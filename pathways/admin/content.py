@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -30,7 +30,10 @@ from ..models import (
 from .forms import VERSIONED, SameVersionForm
 from .permissions import InlineLockedUnlessDraft, LockedUnlessDraft, version_of
 
-URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+URL_FIELDS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
 
 def _editing_version(request: HttpRequest, parent: Any) -> PathwayVersion | None:
@@ -43,11 +46,11 @@ def _editing_version(request: HttpRequest, parent: Any) -> PathwayVersion | None
     return version
 
 
-def _same_version_rows(model: type, version: PathwayVersion | None) -> Any:
+def _same_version_rows(model: type[models.Model], version: PathwayVersion | None) -> Any:
     """The rows a link may point to: those of the version the page edits, else of any draft."""
     if version is not None:
-        return model.objects.filter(version=version).select_related("version__pathway")
-    return model.objects.filter(version__status=PathwayVersion.Status.DRAFT).select_related(
+        return model._default_manager.filter(version=version).select_related("version__pathway")
+    return model._default_manager.filter(version__status=PathwayVersion.Status.DRAFT).select_related(
         "version__pathway"
     )
 
@@ -79,7 +82,7 @@ class DraftOnlyAdmin(SameVersionChoices, LockedUnlessDraft, SimpleHistoryAdmin):
 
     form = SameVersionForm
     formfield_overrides = URL_FIELDS
-    list_select_related = ("version__pathway",)
+    list_select_related: tuple[str, ...] = ("version__pathway",)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs.setdefault("formfield_callback", self._fields_for(request, obj))
@@ -114,7 +117,9 @@ class DraftOnlyInline(SameVersionChoices, InlineLockedUnlessDraft, admin.Tabular
 class VersionFilter(admin.RelatedFieldListFilter):
     """The versions to filter by, read with their pathways in one query (the label names both)."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+    def field_choices(
+        self, field: Any, request: HttpRequest, model_admin: Any
+    ) -> list[tuple[Any, StrOrPromise]]:
         return [(version.pk, str(version)) for version in PathwayVersion.objects.select_related("pathway")]
 
 
@@ -122,7 +127,7 @@ class VersionStatusFilter(admin.SimpleListFilter):
     title = "version status"
     parameter_name = "version_status"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
         return list(PathwayVersion.Status.choices)
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:

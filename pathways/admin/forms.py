@@ -29,6 +29,7 @@ class ConflictCheckedForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean() returns cleaned_data
         instance = self.instance
         if instance.pk is None:
             return cleaned
@@ -58,7 +59,8 @@ class SameVersionForm(ConflictCheckedForm):
             value = cleaned.get(name)
             if value is None or not isinstance(field, forms.ModelChoiceField):
                 continue
-            if field.queryset.model not in VERSIONED:
+            queryset = field.queryset
+            if queryset is None or queryset.model not in VERSIONED:
                 continue
             rows = list(value) if isinstance(field, forms.ModelMultipleChoiceField) else [value]
             rows = [row for row in rows if row is not None]
@@ -70,7 +72,7 @@ class SameVersionForm(ConflictCheckedForm):
                 message = OTHER_VERSION.format(
                     rows=", ".join(sorted(map(str, strays))),
                     versions=", ".join(sorted(map(str, versions))),
-                    plural=field.queryset.model._meta.verbose_name_plural,
+                    plural=queryset.model._meta.verbose_name_plural,
                 )
                 self.add_error(name, ValidationError(message, code="other-version"))
         return cleaned

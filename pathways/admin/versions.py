@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db import models
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -234,14 +236,14 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
         version = self._version(request, pk)
         others = PathwayVersion.objects.filter(pathway=version.pathway).exclude(pk=version.pk)
         form = DiffForm(request.GET or None)
-        form.fields["against"].queryset = others
+        _compare_with(form, others)
         against = None
         if form.is_bound and form.is_valid():
             against = form.cleaned_data["against"]
         elif not form.is_bound:
             against = version.based_on or others.filter(status=PathwayVersion.Status.PUBLISHED).first()
             form = DiffForm(initial={"against": against})
-            form.fields["against"].queryset = others
+            _compare_with(form, others)
         changes = []
         if against is not None:
             links = _node_links(version)
@@ -299,6 +301,13 @@ def _content_lists(request: HttpRequest, version: PathwayVersion) -> list[dict[s
     return lists
 
 
+def _compare_with(form: DiffForm, others: QuerySet[PathwayVersion]) -> None:
+    """Offer ``others`` as the versions the diff form may compare with."""
+    field = form.fields["against"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = others
+
+
 def _node_links(version: PathwayVersion) -> dict[str, str]:
     return {
         slug: reverse("admin:pathways_node_change", args=[pk])
@@ -322,15 +331,17 @@ def _audit(version: PathwayVersion) -> list[Any]:
     rows: list[Any] = list(PathwayVersion.history.filter(id=version.pk).select_related("history_user"))
     for model in (Variable, Node, Edge, Reference, Recommendation, SafetyRule, PathwayTestCase):
         rows += list(model.history.filter(version_id=version.pk).select_related("history_user"))
-    for model, field in (
+    for child_model, field in (
         (NodeField, "node__version_id"),
         (EdgeCondition, "edge__version_id"),
         (RecommendationCondition, "recommendation__version_id"),
         (SafetyRuleCondition, "rule__version_id"),
     ):
         parent = field.split("__")[0]
-        ids = model._meta.get_field(parent).related_model.objects.filter(version=version).values("pk")
-        rows += list(model.history.filter(**{f"{parent}_id__in": ids}).select_related("history_user"))
+        parent_model = child_model._meta.get_field(parent).related_model
+        assert isinstance(parent_model, type) and issubclass(parent_model, models.Model)
+        ids = parent_model._default_manager.filter(version=version).values("pk")
+        rows += list(child_model.history.filter(**{f"{parent}_id__in": ids}).select_related("history_user"))
     rows.sort(key=lambda row: row.history_date, reverse=True)
     rows = rows[:500]
     for row in rows:

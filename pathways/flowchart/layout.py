@@ -246,11 +246,11 @@ def _compute_layout(snapshot: engine.Snapshot) -> Layout:
 
     widest = max((packed_width(row) for row in rows), default=NODE_WIDTH)
     centre: dict[str, float] = {}
-    for row in rows:
-        x = (widest - packed_width(row)) / 2 + (width_of(row[0]) / 2 if row else 0)
-        for index, item in enumerate(row):
+    for row_items in rows:
+        x = (widest - packed_width(row_items)) / 2 + (width_of(row_items[0]) / 2 if row_items else 0)
+        for index, item in enumerate(row_items):
             if index:
-                x += gap_between(row[index - 1], item)
+                x += gap_between(row_items[index - 1], item)
             centre[item] = x
     for _sweep in range(6):
         for index in range(1, row_count):
@@ -273,8 +273,8 @@ def _compute_layout(snapshot: engine.Snapshot) -> Layout:
     row_top: list[float] = []
     row_height: list[float] = []
     y = float(MARGIN + ROW_GAP / 2)
-    for row in rows:
-        tallest = max((box_height(i) for i in row if not i.startswith("\x00")), default=LINE_HEIGHT)
+    for row_items in rows:
+        tallest = max((box_height(i) for i in row_items if not i.startswith("\x00")), default=LINE_HEIGHT)
         row_top.append(y)
         row_height.append(tallest)
         y += tallest + ROW_GAP

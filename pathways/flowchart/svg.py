@@ -158,7 +158,7 @@ def _build_fragments(snapshot: engine.Snapshot, drawn: Layout) -> _Parts:
             f'<g class="fc-band fc-band-{escape(band.stage)}"><rect x="0" y="{_n(band.y)}" width="{width}" '
             f'height="{_n(band.height)}"/><text class="fc-band-label" x="{label_x}" y="{label_y}" '
             f'transform="rotate(-90 {label_x} {label_y})" text-anchor="middle">'
-            f"{escape(STAGE_LABELS.get(band.stage, band.stage))}</text></g>"
+            f"{escape(str(STAGE_LABELS.get(band.stage, band.stage)))}</text></g>"
         )
     nodes = []
     for slug, box in drawn.boxes.items():
@@ -204,8 +204,8 @@ def _build_fragments(snapshot: engine.Snapshot, drawn: Layout) -> _Parts:
 
 
 def _links_markup(parts: _Parts, state: WalkState | None) -> str:
-    drawn_last = []
-    markup = []
+    drawn_last: list[str] = []
+    markup: list[str] = []
     for link in parts.links:
         classes, marker = "fc-edge", "fc-arrow"
         if state is not None:

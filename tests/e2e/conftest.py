@@ -43,6 +43,15 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 Screenshot = Callable[[Page, str], Path]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test in this folder ``e2e``, so ``-m "not e2e"`` (``make test-fast``) leaves out
+    each browser test, even one whose module forgot its ``pytestmark``."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as instance:
