@@ -22,9 +22,10 @@ from .forms import StepForm
 from .models import Walk
 
 WALK_COOKIE_SALT = "pathways.walk"
-# A walk left longer than this is not reopened by itself: on a shared workstation the next
-# clinician must not land in someone else's case. The start page offers it instead.
-RESUME_WITHIN = timedelta(minutes=30)
+# The start page never reopens a walk by itself (on a shared workstation the next clinician must
+# not land in someone else's case): it offers it. A walk opened by its URL after this long a pause
+# says so, with when it began.
+PAUSE = timedelta(minutes=30)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -59,10 +60,7 @@ def pathway_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             secure=request.is_secure(),
         )
         return response
-    unfinished = _unfinished_walk(request, slug)
-    resume = unfinished is not None and timezone.now() - unfinished.updated_at < RESUME_WITHIN
-    if unfinished is not None and resume and "new" not in request.GET:
-        return redirect("pathways:walk_detail", slug=slug, walk_id=unfinished.pk)
+    unfinished = None if "new" in request.GET else _unfinished_walk(request, slug)
     context = {"version": version, "pathway": version.pathway, "unfinished": unfinished}
     response = render(request, "pathways/intro.html", context)
     add_never_cache_headers(response)
@@ -226,6 +224,8 @@ def _render_walk(
         "trail": presentation.trail(snapshot, result, walk.answers, slug, walk.pk),
         "references": list(snapshot.references.values()),
         "stages": presentation.stages(snapshot, result, showing),
+        # Reopened after a pause (by its URL, a bookmark, the browser's history): say whose it may be.
+        "resumed": request.method != "POST" and timezone.now() - walk.updated_at > PAUSE,
     }
     if showing is None:
         assert result.outcome is not None  # no step to show: the walk reached its outcome

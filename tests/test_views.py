@@ -91,9 +91,12 @@ def test_starting_a_walk_redirects_to_its_first_step_and_remembers_it(
     assert response.status_code == 303
     assert response["Location"] == step_url(walk, "syndrome")
     assert walk.answers == {} and walk.version == pnet_version
-    resumed = client.get("/pathways/pnet/")
-    assert resumed.status_code == 302
-    assert str(walk.pk) in resumed["Location"]
+    # Coming back to the start page right away offers the walk; it never reopens it by itself.
+    offered = client.get("/pathways/pnet/")
+    assert offered.status_code == 200
+    html = offered.content.decode()
+    assert "data-unfinished" in html and f"/pathways/pnet/walks/{walk.pk}/" in html
+    assert "0 answers" in html and "Start a new case" in html
 
 
 def test_starting_a_walk_with_htmx_renders_the_step_partial(client: Client, pnet_version: Any) -> None:
@@ -330,11 +333,19 @@ def test_a_walk_left_for_a_while_is_offered_not_reopened(client: Client, pnet_ve
     response = client.get("/pathways/pnet/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Resume that walk" in html and str(walk.pk) in html
+    assert "Resume that case" in html and str(walk.pk) in html
     form = re.search(r"<form data-step.*?</form>", html, re.S).group(0)
     assert form.count("<button") == 1
+    # Opened by its own URL after the pause, the walk says it is being reopened and when it began.
+    step = client.get(step_url(walk, "syndrome")).content.decode()
+    assert "data-resumed" in step and walk.created_at.strftime("%Y") in step
     Walk.objects.filter(pk=walk.pk).update(completed_at=timezone.now())
-    assert "Resume that walk" not in client.get("/pathways/pnet/").content.decode()
+    assert "Resume that case" not in client.get("/pathways/pnet/").content.decode()
+
+
+def test_a_walk_in_use_does_not_say_it_is_reopened(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    assert "data-resumed" not in client.get(step_url(walk, "syndrome")).content.decode()
 
 
 def test_head_requests_are_answered_like_get(client: Client, pnet_version: Any) -> None:
@@ -356,6 +367,6 @@ def test_a_new_walk_can_be_started_in_the_middle_of_one(client: Client, pnet_ver
     assert "/pathways/pnet/?new=1" in html
     intro = client.get("/pathways/pnet/?new=1")
     assert intro.status_code == 200
-    assert "Start a new walk" in intro.content.decode()
+    assert "Start a new case" in intro.content.decode()
     client.post("/pathways/pnet/")
     assert Walk.objects.count() == 2

@@ -384,7 +384,11 @@ def test_refreshing_a_step_and_reopening_a_finished_walk_show_the_same_state(
     assert wizard.step() == step
     assert wizard.trail_keys() == ["suspected_syndrome", "functional_status", "disease_extent"]
 
+    # The start page offers the unfinished case (it never reopens it by itself); resuming it
+    # lands on the same step.
     page.goto("/pathways/pnet/")
+    expect(page.locator("[data-unfinished]")).to_contain_text("3 answers")
+    page.get_by_role("link", name="Resume that case").click()
     expect(page).to_have_url(step.url)
 
     case = Case(
@@ -457,3 +461,25 @@ def test_changing_an_answer_from_the_result_shows_the_question_on_screen(page: P
     expect(page.locator("h1").first).to_be_focused()
     expect(page.locator("h1").first).to_be_in_viewport()
     expect(wizard.field("tumor_size_cm")).to_be_in_viewport()
+
+
+def test_a_case_reopened_after_a_pause_says_so_and_offers_a_new_one(page: Page) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pathways.models import Walk
+
+    wizard = Wizard(page)
+    wizard.start()
+    wizard.answer(suspected_syndrome="none")
+    expect(page.locator("[data-resumed]")).to_have_count(0)
+    walk = Walk.objects.get()
+    Walk.objects.filter(pk=walk.pk).update(updated_at=timezone.now() - timedelta(hours=3))
+    page.reload()
+    banner = page.locator("[data-resumed]")
+    expect(banner).to_contain_text("You are reopening a case")
+    expect(banner).to_contain_text(timezone.localtime(walk.created_at).strftime("%H:%M"))
+    banner.get_by_role("link", name="Start a new case instead").click()
+    expect(page.locator("[data-unfinished]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Start a new case")).to_be_visible()
