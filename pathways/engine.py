@@ -61,6 +61,13 @@ _MISSING = object()
 
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 _MAX_NUMBER_TEXT = 24
+# A typed number: ASCII digits with "." or "," inside, then perhaps a unit (letters, %, µ, /).
+_TYPED = re.compile(r"(-?[0-9.,]*[0-9][0-9.,]*|-?[.,][0-9]+)\s*(\S.*)?", re.ASCII | re.DOTALL)
+# "1,500" or "12,000": a comma before exactly three digits may be a thousands separator.
+_GROUPED = re.compile(r"-?[0-9]{1,3},[0-9]{3}", re.ASCII)
+# Units a clinician may type instead of the asked one, with the factor to it (lengths only: a
+# laboratory unit's factor depends on the substance).
+_UNIT_FACTORS = {("mm", "cm"): 0.1, ("cm", "mm"): 10.0}
 
 
 def gettext_noop(message: str) -> str:
@@ -187,16 +194,69 @@ class Variable:
             if text == "false":
                 return (False, None)
             return (None, Message(gettext_noop("Answer yes or no.")))
-        if len(text) > _MAX_NUMBER_TEXT or not _DECIMAL.fullmatch(text):
-            return (
-                None,
-                Message(
-                    gettext_noop("Enter a plain number with digits and an optional decimal point, e.g. 1.5.")
-                ),
-            )
-        number = float(text)
-        number = int(number) if number.is_integer() and "." not in text else number
+        plain = Message(
+            gettext_noop("Enter a plain number with digits and an optional decimal point, e.g. 1.5.")
+        )
+        text = " ".join(text.split())  # no-break and thin spaces (a keyboard's or a paste's) are spaces
+        typed = _TYPED.fullmatch(text) if len(text) <= _MAX_NUMBER_TEXT else None
+        if typed is None:
+            return (None, plain)
+        digits, unit = typed.group(1), typed.group(2)
+        if unit is not None and (
+            any(c.isdigit() for c in unit) or not (unit[0].isalpha() or unit[0] in "%µμ")
+        ):
+            return (None, plain)  # "1e3", "0x10", "1_0", "1 2": not a number and a unit
+        if unit is not None:
+            refused = self._unit_problem(digits, unit)
+            if refused:
+                return (None, refused)
+        if "," in digits:
+            if "." in digits or digits.count(",") > 1:
+                return (None, plain)
+            if _GROUPED.fullmatch(digits):
+                return (
+                    None,
+                    Message(
+                        gettext_noop(
+                            "“%(text)s” could mean %(decimal)s or %(whole)s: type it with a decimal "
+                            "point, e.g. %(decimal)s."
+                        ),
+                        text=digits,
+                        decimal=digits.replace(",", "."),
+                        whole=digits.replace(",", ""),
+                    ),
+                )
+            digits = digits.replace(",", ".")  # a decimal comma: "1,5" is 1.5, never 15
+        if not _DECIMAL.fullmatch(digits):
+            return (None, plain)
+        number = float(digits)
+        number = int(number) if number.is_integer() and "." not in digits else number
         return (number, self.check(number))
+
+    def _unit_problem(self, digits: str, unit: str) -> str | None:
+        """None if ``unit`` (typed after the number) is this variable's own, else why it is refused."""
+        typed, own = _unit_key(unit), _unit_key(self.unit)
+        if own and typed == own:
+            return None
+        if not self.unit:
+            return Message(gettext_noop("Enter the number only, without a unit."))
+        factor = _UNIT_FACTORS.get((typed, own))
+        number = digits.replace(",", ".")
+        if factor is not None and _DECIMAL.fullmatch(number):
+            return Message(
+                gettext_noop(
+                    "Enter the value in %(unit)s: %(typed)s %(typed_unit)s is %(converted)s %(unit)s."
+                ),
+                unit=self.unit,
+                typed=digits,
+                typed_unit=safe_text(unit, 12),
+                converted=format_number(round(float(number) * factor, 6)),
+            )
+        return Message(
+            gettext_noop("Enter the value in %(unit)s (“%(typed_unit)s” is not that unit)."),
+            unit=self.unit,
+            typed_unit=safe_text(unit, 12),
+        )
 
     def display(self, value: Any) -> str:
         if self.kind == CHOICE:
@@ -204,6 +264,11 @@ class Variable:
         if self.kind == BOOLEAN:
             return Message(gettext_noop("Yes")) if value else Message(gettext_noop("No"))
         return f"{format_number(value, grouped=True)} {self.unit}".strip()
+
+
+def _unit_key(unit: str) -> str:
+    """A unit as compared: lower case, no spaces, micro as u ("µU/mL" and "uu/ml" are the same)."""
+    return "".join(unit.split()).lower().replace("µ", "u").replace("μ", "u")
 
 
 def safe_text(text: str, limit: int) -> str:

@@ -1,8 +1,8 @@
 """Step forms: one field per variable a node asks, named by the variable key.
 
-Forms only validate and type the input; routing is the engine's. Parsing is strict: plain ASCII
-decimals (no exponents, no NaN/inf, no locale digits or commas), one value per key, only the
-fields of this step.
+Forms only validate and type the input; routing is the engine's. Parsing is strict: ASCII
+decimals with a point or a decimal comma, optionally followed by the asked unit (no exponents, no
+NaN/inf, no locale digits, no grouping commas), one value per key, only the fields of this step.
 """
 
 from __future__ import annotations
@@ -47,15 +47,20 @@ def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
     # Optional values share one explanation (the group's legend); each keeps only its range.
     help_text = "" if variable.optional else variable.help
     if variable.kind == engine.NUMBER:
-        attrs: dict[str, Any] = {"step": "any", "inputmode": "decimal", "autocomplete": "off"}
-        if variable.minimum is not None:
-            attrs["min"] = engine.format_number(variable.minimum)
-        if variable.maximum is not None:
-            attrs["max"] = engine.format_number(variable.maximum)
+        # A text field, not type="number": browsers drop a decimal comma from a number field ("1,5"
+        # arrives as 15) and send "" for "abc", so the server could not say what was wrong. The
+        # engine reads what was typed (decimal comma, the asked unit) or refuses it with a reason.
+        attrs: dict[str, Any] = {
+            "inputmode": "decimal",
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "maxlength": "24",
+            "data-unit": variable.unit,
+        }
         bounds = translated(variable.bounds_text())
         if bounds:
             help_text = f"{help_text} {_('Allowed:')} {bounds}.".strip()
-        widget: forms.Widget = forms.NumberInput(attrs=attrs)
+        widget: forms.Widget = forms.TextInput(attrs=attrs)
     elif variable.kind == engine.BOOLEAN:
         widget = forms.RadioSelect(choices=[("true", _("Yes")), ("false", _("No"))])
     else:

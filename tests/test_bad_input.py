@@ -68,14 +68,17 @@ BAD_NUMBERS = {
     "full-width digit": "\uff12",
     "superscript digit": "\u00b2",
     "devanagari digit": "\u0968",
-    "comma decimal": "1,5",
+    "comma and point": "1,5.0",
+    "two commas": "1,5,0",
     "thousands separator": "1,000",
     "hexadecimal": "0x1",
     "underscore": "1_0",
     "blank": "",
     "spaces only": "   ",
     "two decimal points": "1.2.3",
-    "trailing text": "2cm",
+    "millimetres": "15 mm",
+    "another unit": "2 in",
+    "trailing text": "2 cm please",
     "very long": "1" * 500,
     "NUL byte": "1\x00",
     "bell character": "1\x07",
@@ -92,6 +95,22 @@ def test_bad_number_is_refused_with_a_message_and_changes_nothing(client, size_w
     page = response.content.decode()
     assert "Nothing was saved" in page
     assert 'class="invalid-feedback' in page
+    assert snapshot_of(size_walk) == before
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("1,5", 1.5), ("1.5 cm", 1.5), ("0,9", 0.9)])
+def test_a_decimal_comma_or_the_asked_unit_is_read_as_meant(client, size_walk, typed, stored):
+    response = post_step(client, size_walk, {"tumor_size_cm": typed})
+    assert response.status_code == 303
+    size_walk.refresh_from_db()
+    assert size_walk.answers["tumor_size_cm"] == stored
+
+
+def test_millimetres_are_refused_with_the_size_in_centimetres(client, size_walk):
+    before = snapshot_of(size_walk)
+    response = post_step(client, size_walk, {"tumor_size_cm": "15 mm"})
+    assert response.status_code == 422
+    assert "Enter the value in cm: 15 mm is 1.5 cm." in response.content.decode()
     assert snapshot_of(size_walk) == before
 
 

@@ -545,18 +545,80 @@ def test_size_bounds_are_open_at_zero_and_closed_at_30(
 
 @pytest.mark.parametrize(
     "text",
-    ["1e3", "1E0", "NaN", "inf", "-inf", "١٫٥", "١", "1,5", "0x10", "1_0", "", " ", "1.2.3", "+1", "½"],
+    [
+        "1e3",
+        "1E0",
+        "NaN",
+        "inf",
+        "-inf",
+        "١٫٥",
+        "١",
+        "1,5,0",
+        "1.5,0",
+        "0x10",
+        "1_0",
+        "",
+        " ",
+        "1.2.3",
+        "+1",
+        "½",
+    ],
 )
 def test_form_text_that_is_not_a_plain_decimal_is_refused(snapshot: engine.Snapshot, text: str) -> None:
     _value, message = snapshot.variables["tumor_size_cm"].parse_text(text)
     assert message
 
 
-@pytest.mark.parametrize(("text", "value"), [("1.5", 1.5), (" 2 ", 2), ("0.9", 0.9), ("30", 30), (".5", 0.5)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1.5", 1.5),
+        (" 2 ", 2),
+        ("0.9", 0.9),
+        ("30", 30),
+        (".5", 0.5),
+        # A decimal comma is a decimal point (Chromium's number field dropped it: 15 cm).
+        ("1,5", 1.5),
+        ("0,9", 0.9),
+        (",5", 0.5),
+        ("12,25", 12.25),
+        # The asked unit typed after the number is read as that unit.
+        ("1.5 cm", 1.5),
+        ("1,5cm", 1.5),
+        ("2 CM", 2),
+        ("1.5\u00a0cm", 1.5),
+    ],
+)
 def test_plain_decimals_are_parsed(snapshot: engine.Snapshot, text: str, value: float) -> None:
     parsed, message = snapshot.variables["tumor_size_cm"].parse_text(text)
     assert message is None
     assert parsed == value
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("15 mm", "Enter the value in cm: 15 mm is 1.5 cm."),
+        ("15mm", "Enter the value in cm: 15 mm is 1.5 cm."),
+        ("8,5 mm", "Enter the value in cm: 8,5 mm is 0.85 cm."),
+        ("1.5 in", "Enter the value in cm (“in” is not that unit)."),
+        ("1,500", "“1,500” could mean 1.500 or 1500: type it with a decimal point, e.g. 1.500."),
+        ("abc", "Enter a plain number with digits and an optional decimal point, e.g. 1.5."),
+    ],
+)
+def test_a_number_that_could_be_misread_is_refused_with_what_to_type(
+    snapshot: engine.Snapshot, text: str, says: str
+) -> None:
+    parsed, message = snapshot.variables["tumor_size_cm"].parse_text(text)
+    assert (parsed, message) == (None, says)
+
+
+def test_a_unit_is_compared_without_case_spaces_or_the_micro_sign(snapshot: engine.Snapshot) -> None:
+    insulin = snapshot.variables["insulin_uu_ml"]
+    assert insulin.parse_text("12 µU/mL") == (12, None)
+    assert insulin.parse_text("12 uU / ml") == (12, None)
+    assert insulin.parse_text("12 mU/L")[1] == "Enter the value in µU/mL (“mU/L” is not that unit)."
+    assert snapshot.variables["ki67_percent"].parse_text("3,5 %") == (3.5, None)
 
 
 # --- The whole input space --------------------------------------------------------------------------------

@@ -173,7 +173,9 @@ def test_invalid_post_shows_the_error_and_changes_nothing(
         assert walk.answers == {} and walk.revision == 0
 
 
-@pytest.mark.parametrize("text", ["1e3", "NaN", "inf", "1e309", "١٫٥", "1,5", "0", "31", "-2", "abc", " "])
+@pytest.mark.parametrize(
+    "text", ["1e3", "NaN", "inf", "1e309", "١٫٥", "1,500", "15 mm", "0", "31", "-2", "abc", " "]
+)
 def test_bad_numbers_are_refused_at_the_field(client: Client, pnet_version: Any, text: str) -> None:
     walk = start(client)
     for node, data in (

@@ -1,0 +1,69 @@
+"""Numbers typed with the keyboard in Chromium are read as meant, whatever the browser's locale:
+a decimal comma is a decimal point (a number field used to drop it: "1,5" became 15 cm), and a
+value typed in another unit is refused with the value in the asked unit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from .wizard import Wizard
+
+pytestmark = pytest.mark.e2e
+
+TO_SIZE = {"suspected_syndrome": "none", "functional_status": "nonfunctioning", "disease_extent": "localized"}
+COMBINATIONS = [("en-GB", True), ("de-DE", True), ("fr-FR", True), ("de-DE", False)]
+
+
+def _at_size(
+    new_context: Callable[..., BrowserContext], locale: str, javascript: bool
+) -> tuple[Page, Wizard]:
+    page = new_context(locale=locale, java_script_enabled=javascript).new_page()
+    wizard = Wizard(page)
+    wizard.start()
+    for key, value in TO_SIZE.items():
+        wizard.answer(**{key: value})
+    expect(wizard.field("tumor_size_cm")).to_be_visible()
+    return page, wizard
+
+
+def _type(page: Page, wizard: Wizard, text: str) -> None:
+    """Type into the size field with the keyboard and press Enter, as a clinician would."""
+    field = wizard.field("tumor_size_cm")
+    field.focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type(text)
+    page.evaluate("document.getElementById('walk')?.setAttribute('data-e2e-stale', '')")
+    page.keyboard.press("Enter")
+    page.locator("#walk:not([data-e2e-stale])").wait_for(state="attached")
+    wizard.settle()
+
+
+@pytest.mark.parametrize(
+    ("locale", "javascript"), COMBINATIONS, ids=[f"{loc}-js-{js}" for loc, js in COMBINATIONS]
+)
+def test_a_decimal_comma_typed_in_any_locale_routes_as_1_5_cm(
+    new_context: Callable[..., BrowserContext], locale: str, javascript: bool
+) -> None:
+    from pathways.models import Walk
+
+    page, wizard = _at_size(new_context, locale, javascript)
+    assert wizard.field("tumor_size_cm").get_attribute("type") == "text"
+    assert wizard.field("tumor_size_cm").get_attribute("inputmode") == "decimal"
+
+    _type(page, wizard, "abc")  # said "This field is required" when the number field sent ""
+    expect(page.locator(".invalid-feedback")).to_contain_text("Enter a plain number")
+
+    _type(page, wizard, "15 mm")
+    expect(page.locator(".invalid-feedback")).to_contain_text("Enter the value in cm: 15 mm is 1.5 cm.")
+    assert Walk.objects.get().answers.get("tumor_size_cm") is None
+
+    _type(page, wizard, "1,5")
+    expect(wizard.field("tumor_size_cm")).to_have_count(0)
+    assert Walk.objects.get().answers["tumor_size_cm"] == 1.5
+    # The value that routed the walk is shown back with its unit.
+    expect(wizard.trail_entry("tumor_size_cm")).to_contain_text(re.compile(r"1[.,]5\s*cm"))
