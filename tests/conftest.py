@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,27 @@ import pytest
 from pathways import engine
 
 CONTENT = Path(__file__).resolve().parent.parent / "pathways" / "content" / "pnet.json"
+# Fixtures through which a test reaches the database (directly or through the live server).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def uses_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("django_db") is not None:
+        return True
+    return bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``PNET_TESTS=database`` keeps only the tests that use the database.
+
+    CI runs the whole suite on SQLite and, beside it, these on PostgreSQL: the others (the pure
+    engine, the gate, the sanitiser) import no database code and would prove nothing twice.
+    """
+    if os.environ.get("PNET_TESTS", "") != "database":
+        return
+    kept = [item for item in items if uses_database(item)]
+    config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+    items[:] = kept
 CONTENT_V2 = CONTENT.with_name("pnet-v2.json")
 
 # Personas: every test that needs an account takes one of these (one password for all).
