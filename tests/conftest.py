@@ -31,6 +31,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept = [item for item in items if uses_database(item)]
     config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
     items[:] = kept
+
+
 CONTENT_V2 = CONTENT.with_name("pnet-v2.json")
 
 # Personas: every test that needs an account takes one of these (one password for all).
