@@ -37,6 +37,47 @@ SECTION_ORDER = [
 ]
 assert set(SECTION_ORDER) == set(SECTION_LABELS), "every section needs a place in SECTION_ORDER"
 STAGE_LABELS = dict(Node.Stage.choices)
+# The sections whose recommendations are the plan itself (the rest prepare, support or follow it).
+PLAN_SECTIONS = ("surgery", "systemic", "locoregional", "surveillance")
+
+
+def plan(snapshot: engine.Snapshot, result: engine.Evaluation) -> str:
+    """The plan in one sentence: the titles of the walk's management recommendations, in order
+    (the outcome's title when it has none)."""
+    titles = [rec.title for rec in result.recommendations if rec.section in PLAN_SECTIONS]
+    if not titles:
+        return snapshot.nodes[result.outcome].title if result.outcome else ""
+    sentence = "; ".join([titles[0], *(_lower_first(title) for title in titles[1:])])
+    return sentence if sentence.endswith(".") else f"{sentence}."
+
+
+def _lower_first(title: str) -> str:
+    # "Everolimus or sunitinib" reads on after a semicolon; "SSTR imaging" or "PRRT" keeps its capitals.
+    if len(title) > 1 and title[0].isupper() and title[1].islower():
+        return title[0].lower() + title[1:]
+    return title
+
+
+@dataclass(frozen=True)
+class KeyInput:
+    key: str
+    label: str
+    value: str
+
+
+def key_inputs(snapshot: engine.Snapshot, result: engine.Evaluation) -> list[KeyInput]:
+    """The answers that decided the walk's route, with units: each variable an edge out of a step on
+    the path tests (the taken edge may be the "otherwise" one), once, in path order."""
+    shown: dict[str, KeyInput] = {}
+    answers = result.answers
+    for decision in result.trace:
+        for edge in snapshot.nodes[decision.node].edges:
+            for condition in edge.conditions:
+                key = condition.variable
+                if key not in shown and key in answers:
+                    variable = snapshot.variables[key]
+                    shown[key] = KeyInput(key, variable.label, translated(variable.display(answers[key])))
+    return list(shown.values())
 
 
 @dataclass(frozen=True)
@@ -288,7 +329,8 @@ def report_text(
         _("Inputs:"),
     ]
     lines += [f"- {item.label}: {item.value}" for item in trail_items]
-    lines += ["", _("Management: %(outcome)s") % {"outcome": outcome}]
+    lines += ["", _("Plan: %(plan)s") % {"plan": plan(snapshot, result)}]
+    lines += [_("Management: %(outcome)s") % {"outcome": outcome}]
     cautions = [rec for rec in recs if rec.caution]
     if cautions:
         lines += ["", _("CAUTIONS:")]

@@ -235,6 +235,8 @@ def _render_walk(
         context.update(
             recommendations=recs,
             outcome=snapshot.nodes[result.outcome],
+            plan=presentation.plan(snapshot, result),
+            key_inputs=presentation.key_inputs(snapshot, result),
             cautions=[rec for rec in recs if rec.section == "caution"],
             sections=presentation.grouped(recs, include_cautions=False),
             trace=presentation.trace_steps(snapshot, result),

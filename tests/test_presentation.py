@@ -176,3 +176,39 @@ def test_flowchart_view_full_page_partial_current_step_and_wrong_method(
     assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="extent"', not_on_path)
     assert client.post(url).status_code == 405
     assert client.get(reverse("pathways:walk_flowchart", args=["pnet", uuid.uuid4()])).status_code == 404
+
+
+def test_every_class_of_case_has_a_plan_naming_its_management_and_its_deciding_inputs(
+    v2_snapshot: engine.Snapshot,
+) -> None:
+    for answers, result in engine.enumerate_cases(v2_snapshot):
+        plan = presentation.plan(v2_snapshot, result)
+        managed = [r.title for r in result.recommendations if r.section in presentation.PLAN_SECTIONS]
+        assert plan and plan.endswith(".")
+        assert plan.lower().startswith(managed[0].lower()) if managed else plan, (answers, plan)
+        shown = {item.key: item.value for item in presentation.key_inputs(v2_snapshot, result)}
+        # Every answer a route decision tested is shown, with its unit where it has one.
+        tested = {
+            c.variable
+            for d in result.trace
+            for e in v2_snapshot.nodes[d.node].edges
+            for c in e.conditions
+            if c.variable in answers
+        }
+        assert set(shown) == tested, answers
+        if "tumor_size_cm" in shown:
+            assert shown["tumor_size_cm"].endswith(" cm")
+
+
+def test_the_plan_of_progressive_advanced_disease_names_both_treatments(v2_snapshot: engine.Snapshot) -> None:
+    case = {
+        "suspected_syndrome": "none",
+        "functional_status": "nonfunctioning",
+        "disease_extent": "locally_advanced",
+        "ki67_percent": 5,
+        "progressive": True,
+        "sstr_status": "positive",
+    }
+    result = engine.evaluate(v2_snapshot, case)
+    assert result.outcome == "advanced_g12_progressive", (result.current, result.missing)
+    assert presentation.plan(v2_snapshot, result) == "Somatostatin analogue; everolimus or sunitinib."

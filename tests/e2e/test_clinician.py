@@ -249,7 +249,7 @@ def test_copy_as_text_puts_a_plain_summary_on_the_clipboard(
     text = page.evaluate("navigator.clipboard.readText()")
     assert text == page.locator("#report-text").input_value()
     assert "<" not in text and "data-code" not in text
-    outcome = page.locator("h1").inner_text().strip()
+    outcome = page.locator("[data-outcome]").inner_text().strip()
     for expected in (
         "Pancreatic neuroendocrine tumours (PNETs)",
         "Pathway version 2, published",
