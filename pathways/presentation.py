@@ -58,6 +58,52 @@ def _lower_first(title: str) -> str:
     return title
 
 
+def what_changed(
+    snapshot: engine.Snapshot,
+    before: engine.Evaluation,
+    after: engine.Evaluation,
+    old_answers: dict[str, Any],
+    new_answers: dict[str, Any],
+) -> str:
+    """One paragraph saying what changing an earlier answer did: the outcome before and after,
+    and the answers dropped from the path ("" when no earlier answer changed)."""
+    changed = [key for key, value in old_answers.items() if key in new_answers and new_answers[key] != value]
+    dropped = [key for key in old_answers if key not in new_answers]
+    if not changed and not dropped:
+        return ""
+    parts = []
+    for key in changed:
+        variable = snapshot.variables[key]
+        parts.append(
+            _("%(label)s changed from %(old)s to %(new)s.")
+            % {
+                "label": variable.label,
+                "old": translated(variable.display(old_answers[key])),
+                "new": translated(variable.display(new_answers[key])),
+            }
+        )
+    was = snapshot.nodes[before.outcome].title if before.outcome else _("not reached yet")
+    if after.outcome:
+        now = snapshot.nodes[after.outcome].title
+    else:
+        now = _("not reached yet: the walk goes on at “%(step)s”") % {
+            "step": snapshot.nodes[after.current].title if after.current else ""
+        }
+    if before.outcome and before.outcome == after.outcome:
+        parts.append(_("Outcome unchanged: %(outcome)s.") % {"outcome": was})
+    else:
+        parts.append(_("Outcome before: %(before)s. Now: %(after)s.") % {"before": was, "after": now})
+    if dropped:
+        variables = snapshot.variables
+        shown = "; ".join(
+            f"{variables[key].label} ({translated(variables[key].display(old_answers[key]))})"
+            for key in dropped
+            if key in variables
+        )
+        parts.append(_("Answers dropped, no longer on the path: %(answers)s.") % {"answers": shown})
+    return " ".join(parts)
+
+
 @dataclass(frozen=True)
 class KeyInput:
     key: str

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -26,6 +27,7 @@ WALK_COOKIE_SALT = "pathways.walk"
 # not land in someone else's case): it offers it. A walk opened by its URL after this long a pause
 # says so, with when it began.
 PAUSE = timedelta(minutes=30)
+CHANGED_TAG = "walk-changed"
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -107,6 +109,7 @@ def walk_step(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID, node: str
     if not form.is_valid():
         return _render_walk(request, walk, snapshot, result, node=node, form=form, status=422)
     given, forget = form.answers()
+    old_answers = dict(walk.answers)
     try:
         if form.cleaned_data["revision"] != walk.revision:
             raise services.StaleWalk
@@ -121,6 +124,10 @@ def walk_step(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID, node: str
             "Nothing was changed; here is its current state."
         )
         return _render_walk(request, walk, snapshot, result, alert=alert, status=409)
+    changed = presentation.what_changed(snapshot, result, new_result, old_answers, walk.answers)
+    if changed:
+        # Shown once, on the page this answer leads to (after the redirect, or in the htmx swap).
+        messages.info(request, changed, extra_tags=CHANGED_TAG)
     return _after_change(request, walk, snapshot, new_result)
 
 
@@ -226,6 +233,7 @@ def _render_walk(
         "stages": presentation.stages(snapshot, result, showing),
         # Reopened after a pause (by its URL, a bookmark, the browser's history): say whose it may be.
         "resumed": request.method != "POST" and timezone.now() - walk.updated_at > PAUSE,
+        "changes": [m.message for m in messages.get_messages(request) if CHANGED_TAG in m.tags],
     }
     if showing is None:
         assert result.outcome is not None  # no step to show: the walk reached its outcome

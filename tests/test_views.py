@@ -372,3 +372,38 @@ def test_a_new_walk_can_be_started_in_the_middle_of_one(client: Client, pnet_ver
     assert "Start a new case" in intro.content.decode()
     client.post("/pathways/pnet/")
     assert Walk.objects.count() == 2
+
+
+def _walked(client: Client, pnet_version: Any, case: dict[str, Any]) -> Walk:
+    from tests.walking import walk_with
+
+    walk = walk_with(pnet_version, case)
+    session_cookie_walk = client.get(reverse("pathways:walk_detail", args=["pnet", walk.pk]))
+    assert session_cookie_walk.status_code == 200
+    return walk
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_changing_an_answer_says_what_changed_once(client: Client, pnet_version: Any, htmx: bool) -> None:
+    from tests.walking import OBSERVATION_CASE
+
+    walk = _walked(client, pnet_version, OBSERVATION_CASE)
+    extra = HTMX if htmx else {}
+    response = answer(client, walk, "size", {"tumor_size_cm": "2.5"}, **extra)
+    page = response if htmx else client.get(response["Location"], follow=True)
+    html = page.content.decode()
+    said = re.search(r"<div[^>]*data-changed[^>]*>(.*?)</div>", html, re.S)
+    assert said, "no data-changed block"
+    text = " ".join(re.sub(r"<[^>]+>", "", said.group(1)).split())
+    assert "Tumour size changed from 0.9 cm to 2.5 cm." in text
+    assert "Outcome before: Observation with imaging surveillance. Now:" in text
+    assert "Answers dropped, no longer on the path: Found incidentally (Yes)" in text
+    # Shown once: the next page of the walk no longer says it.
+    again = client.get(reverse("pathways:walk_detail", args=["pnet", walk.pk]), follow=True)
+    assert "data-changed" not in again.content.decode()
+
+
+def test_answering_forward_says_nothing_changed(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    response = answer(client, walk, "syndrome", {"suspected_syndrome": "none"})
+    assert "data-changed" not in client.get(response["Location"]).content.decode()

@@ -194,6 +194,13 @@ def test_changing_an_earlier_answer_reroutes_and_drops_answers_off_the_path(
     wizard.answer(disease_extent="metastatic")
 
     assert page.url != result_url
+    changed = page.locator("[data-changed]")
+    expect(changed).to_contain_text("Disease extent changed from Localized and resectable to Metastatic.")
+    expect(changed).to_contain_text(
+        "Outcome before: Resection of a pancreatic body or tail tumour. Now: not reached"
+    )
+    expect(changed).to_contain_text("Answers dropped, no longer on the path: Tumour size (1.5 cm)")
+    expect(changed).to_contain_text("Tumour location (Pancreatic tail)")
     assert wizard.trail_keys() == ["suspected_syndrome", "functional_status", "disease_extent"]
     expect(wizard.trail_entry("disease_extent")).to_contain_text("Metastatic")
     expect(page.locator("[data-outcome]")).to_have_count(0)
