@@ -1,8 +1,9 @@
 """One simulated clinician: a cookie-keeping HTTP session that walks a pathway as a browser would.
 
 It uses only the web contract: the step is the ``form[data-step]``; radio inputs are choices,
-``type="number"`` inputs are numbers; hidden inputs (revision, CSRF token) are sent back as they
-are. Plain form posts answered by 303 redirects, exactly as with JavaScript off.
+``inputmode="decimal"`` inputs are numbers within their ``data-min`` and ``data-max``; hidden
+inputs (revision, CSRF token) are sent back as they are. Plain form posts answered by 303
+redirects, exactly as with JavaScript off.
 """
 
 from __future__ import annotations
@@ -107,11 +108,11 @@ def answer_form(page: str, rng: random.Random, *, fill_optional: float = 0.2) ->
             fields[name] = attrs.get("value", "")
         elif kind == "radio":
             radios.setdefault(name, []).append(attrs.get("value", ""))
-        elif kind == "number":
+        elif attrs.get("inputmode") == "decimal":
             if "required" not in attrs and rng.random() > fill_optional:
                 continue
-            low = float(attrs.get("min") or 0)
-            high = float(attrs.get("max") or 100)
+            low = float(attrs.get("data-min") or 0)
+            high = float(attrs.get("data-max") or 100)
             fields[name] = f"{rng.uniform(low, high) or high:.1f}"
             if float(fields[name]) <= low:
                 fields[name] = f"{high:.1f}"

@@ -57,6 +57,11 @@ def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
             "maxlength": "24",
             "data-unit": variable.unit,
         }
+        # The range, for scripts that fill the form (the load test); the server checks it.
+        if variable.minimum is not None:
+            attrs["data-min"] = engine.format_number(variable.minimum)
+        if variable.maximum is not None:
+            attrs["data-max"] = engine.format_number(variable.maximum)
         bounds = translated(variable.bounds_text())
         if bounds:
             help_text = f"{help_text} {_('Allowed:')} {bounds}.".strip()
