@@ -67,8 +67,11 @@ def what_changed(
 ) -> str:
     """One paragraph saying what changing an earlier answer did: the outcome before and after,
     and the answers dropped from the path ("" when no earlier answer changed)."""
-    changed = [key for key, value in old_answers.items() if key in new_answers and new_answers[key] != value]
-    dropped = [key for key in old_answers if key not in new_answers]
+    # In the order the earlier walk asked them (a stored walk's keys come back in any order).
+    order = {key: index for index, key in enumerate(before.asked)}
+    keys = sorted(old_answers, key=lambda key: (order.get(key, len(order)), key))
+    changed = [key for key in keys if key in new_answers and new_answers[key] != old_answers[key]]
+    dropped = [key for key in keys if key not in new_answers]
     if not changed and not dropped:
         return ""
     parts = []
