@@ -274,16 +274,17 @@ def measure_engine(report: Report, options: Options) -> dict[str, Any]:
     from bench import generate
     from pathways import engine
     from pathways.content_io import load_bundled
+    from pathways.document import snapshot_from_document
 
     budget = 0.2 if options.small else 1.0
-    pnet = engine.snapshot_from_document(load_bundled("pnet"))
+    pnet = snapshot_from_document(load_bundled("pnet"))
     case = deepest_case(pnet)
     report.set("engine_eval_us_pnet", best_us(lambda: engine.evaluate(pnet, case), budget=budget))
     report.notes.append(f"PNET deepest walk: {len(engine.evaluate(pnet, case).path)} nodes")
 
     document = generate.generate(options.nodes, options.depth)
     started = time.perf_counter()
-    big = engine.snapshot_from_document(document)
+    big = snapshot_from_document(document)
     build_ms = (time.perf_counter() - started) * 1e3
     big_case = generate.complete_case(document)
     result = engine.evaluate(big, big_case)
@@ -298,7 +299,7 @@ def measure_engine(report: Report, options: Options) -> dict[str, Any]:
         (options.nodes, options.depth // 2),
     ):
         doc = generate.generate(nodes, depth)
-        snap = engine.snapshot_from_document(doc)
+        snap = snapshot_from_document(doc)
         answers = generate.complete_case(doc)
         variants[(nodes, depth)] = best_us(partial(engine.evaluate, snap, answers), budget=budget)
     shown = "; ".join(f"{nodes} nodes, depth {depth}: {us:.0f} us" for (nodes, depth), us in variants.items())
@@ -311,8 +312,8 @@ def measure_engine(report: Report, options: Options) -> dict[str, Any]:
 
 def measure_snapshots(report: Report, options: Options, generated: dict[str, Any]) -> None:
     """A cache miss in production: read the version's rows and build the snapshot."""
-    from pathways import engine, selectors
-    from pathways.content_io import export_document
+    from pathways import selectors
+    from pathways.document import snapshot_from_document
     from pathways.models import PathwayVersion
 
     version = PathwayVersion.objects.select_related("pathway").get(pathway__slug="pnet", status="published")
@@ -326,14 +327,13 @@ def measure_snapshots(report: Report, options: Options, generated: dict[str, Any
 
     document = generated["document"]
     started = time.perf_counter()
-    engine.snapshot_from_document(json.loads(json.dumps(document)))
+    snapshot_from_document(json.loads(json.dumps(document)))
     pure_ms = (time.perf_counter() - started) * 1e3
     report.set("snapshot_build_ms_10k", pure_ms)
     report.notes.append(
         "snapshot_build_ms_pnet: database read + build (selectors.snapshot_for, cache cleared); "
         "snapshot_build_ms_10k: build from the document only"
     )
-    _ = export_document  # the PNET figure includes it through snapshot_for
 
 
 def measure_queries(report: Report, case: dict[str, Any]) -> dict[str, Any]:

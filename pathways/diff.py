@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import engine
+from .document import conditions
+from .document import variables as variables_of
 
 ADDED = "added"
 REMOVED = "removed"
@@ -80,28 +82,12 @@ def _diff_pathway_text(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[C
 
 
 def _variables(document: Mapping[str, Any]) -> dict[str, engine.Variable]:
-    found = {}
-    for item in document.get("variables") or ():
-        found[item["key"]] = engine.Variable(
-            key=item["key"],
-            label=item["label"],
-            kind=item["kind"],
-            unit=item.get("unit", ""),
-            choices=tuple((c[0], c[1]) for c in item.get("choices", ())),
-        )
-    return found
+    return variables_of(document.get("variables"))
 
 
 def describe_conditions(items: Any, variables: Mapping[str, engine.Variable]) -> str:
-    conditions = [
-        engine.Condition(
-            c["variable"], c["op"], tuple(c["value"]) if c["op"] in engine.SET_OPERATORS else c["value"]
-        )
-        for c in items or ()
-    ]
-    if not conditions:
-        return "always"
-    return " and ".join(condition.describe(variables) for condition in conditions)
+    """Conditions as the wizard shows them, joined by “and”; “always” when there are none."""
+    return " and ".join(c.describe(variables) for c in conditions(items)) or "always"
 
 
 def _by(items: Any, key: str) -> dict[Any, dict[str, Any]]:

@@ -7,6 +7,7 @@ immutable :class:`Snapshot`; :func:`evaluate` walks it for a set of answers.
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
@@ -16,6 +17,8 @@ from datetime import date
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
+
+from . import graph
 
 Value = str | bool | float | int
 
@@ -594,30 +597,25 @@ def open_routes(snapshot: Snapshot, evaluation: Evaluation, answers: Mapping[str
         for fired in decision.fired:
             known.setdefault(fired.condition.variable, fired.value)
     decided = {decision.node: decision.edge.target for decision in evaluation.trace}
-    possible: set[str] = set()
-    links: set[tuple[str, str]] = set()
-    stack = [snapshot.start]
-    while stack:
-        slug = stack.pop()
-        if slug in possible or slug not in snapshot.nodes:
-            continue
-        possible.add(slug)
+    nodes = snapshot.nodes
+
+    def targets(slug: str) -> list[str]:
         if slug == evaluation.outcome:
-            continue
-        targets: list[str] = []
+            return []
         if slug in decided:
-            targets = [decided[slug]]
-        else:
-            for edge in snapshot.nodes[slug].edges:
-                relevant = [c for c in edge.conditions if c.variable in known]
-                if not all(c.holds(known) for c in relevant):
-                    continue
-                targets.append(edge.target)
-                if len(relevant) == len(edge.conditions):
-                    break
-        for target in targets:
-            links.add((slug, target))
-            stack.append(target)
+            return [decided[slug]]
+        found = []
+        for edge in nodes[slug].edges:
+            relevant = [c for c in edge.conditions if c.variable in known]
+            if not all(c.holds(known) for c in relevant):
+                continue
+            found.append(edge.target)
+            if len(relevant) == len(edge.conditions):
+                break
+        return found
+
+    possible = graph.reachable(snapshot.start, targets)
+    links = {(slug, target) for slug in possible for target in targets(slug)}
     return Routes(nodes=frozenset(possible), links=frozenset(links))
 
 
@@ -667,45 +665,94 @@ def prune(snapshot: Snapshot, answers: Mapping[str, Any]) -> tuple[dict[str, Any
         kept = trimmed
 
 
+def cuts(conditions: Iterable[Condition]) -> dict[str, list[float]]:
+    """Every number each variable is compared with by ``conditions``, sorted, by variable key."""
+    found: dict[str, set[float]] = {}
+    for condition in conditions:
+        values = condition.value if condition.op in SET_OPERATORS else (condition.value,)
+        numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if numbers:
+            found.setdefault(condition.variable, set()).update(numbers)
+    return {key: sorted(values) for key, values in found.items()}
+
+
 def thresholds(snapshot: Snapshot, extra: Iterable[Condition] = ()) -> dict[str, list[float]]:
     """Every number that any edge or recommendation condition (or one of ``extra``) compares a
-    variable with."""
-    found: dict[str, set[float]] = {}
+    number variable with."""
     conditions: list[Condition] = list(extra)
     for node in snapshot.nodes.values():
         for edge in node.edges:
             conditions.extend(edge.conditions)
     for rec in snapshot.recommendations.values():
         conditions.extend(rec.conditions)
-    for condition in conditions:
-        variable = snapshot.variables.get(condition.variable)
-        if variable is not None and variable.kind == NUMBER:
-            values = condition.value if condition.op in SET_OPERATORS else [condition.value]
-            found.setdefault(condition.variable, set()).update(float(v) for v in values)
-    return {key: sorted(values) for key, values in found.items()}
+    variables = snapshot.variables
+    return {
+        key: values
+        for key, values in cuts(conditions).items()
+        if key in variables and variables[key].kind == NUMBER
+    }
 
 
-def representatives(variable: Variable, cuts: list[float]) -> list[Value]:
-    """One value per class of answers the conditions can tell apart.
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One class of a variable's values that the conditions at hand cannot tell apart.
 
-    Choices and booleans: every value. Numbers: each threshold inside the domain, a point
-    strictly between consecutive thresholds, and the domain's ends, so every interval
-    (open or closed end) that a condition distinguishes is represented.
+    ``value`` represents it; a number's class is the point or open interval from ``low`` to
+    ``high`` (the domain's own ends closed or open as declared, infinite when unbounded).
     """
+
+    variable: Variable
+    value: Any
+    low: float = 0.0
+    high: float = 0.0
+    low_closed: bool = True
+    high_closed: bool = True
+
+    def describe(self) -> str:
+        variable = self.variable
+        if variable.kind != NUMBER:
+            return f"{variable.key} = {json.dumps(self.value)}"
+        if self.low == self.high:
+            return f"{variable.key} = {format_number(self.low)}"
+        low = "-∞" if self.low == -math.inf else format_number(self.low)
+        high = "∞" if self.high == math.inf else format_number(self.high)
+        opening = "[" if self.low_closed else "("
+        closing = "]" if self.high_closed else ")"
+        return f"{variable.key} in {opening}{low}, {high}{closing}"
+
+
+def partition(variable: Variable, cuts: Iterable[float]) -> list[Cell]:
+    """Cut the variable's declared domain into the classes that conditions cutting at ``cuts``
+    can tell apart: choices and booleans value by value; numbers into the point at each cut inside
+    the domain and the open intervals between them, with the domain's own ends open or closed."""
     if variable.kind == CHOICE:
-        return list(variable.choice_values)
+        return [Cell(variable, value) for value in variable.choice_values]
     if variable.kind == BOOLEAN:
-        return [True, False]
-    low = variable.minimum if variable.minimum is not None else (min(cuts) - 1 if cuts else 0.0)
-    high = variable.maximum if variable.maximum is not None else (max(cuts) + 1 if cuts else 1.0)
-    points = sorted({low, high, *(c for c in cuts if low <= c <= high)})
-    values: list[Value] = []
+        return [Cell(variable, True), Cell(variable, False)]
+    low = -math.inf if variable.minimum is None else float(variable.minimum)
+    high = math.inf if variable.maximum is None else float(variable.maximum)
+    points = sorted({low, high, *(float(c) for c in cuts if low <= c <= high)})
+    found: list[Cell] = []
     for index, point in enumerate(points):
-        if variable.in_bounds(point):
-            values.append(point)
+        if math.isfinite(point) and variable.in_bounds(point):
+            found.append(Cell(variable, point, point, point))
         if index + 1 < len(points):
-            values.append((point + points[index + 1]) / 2)
-    return values
+            upper = points[index + 1]
+            if math.isinf(point) and math.isinf(upper):
+                middle = 0.0
+            elif math.isinf(point):
+                middle = upper - 1
+            elif math.isinf(upper):
+                middle = point + 1
+            else:
+                middle = (point + upper) / 2
+            found.append(Cell(variable, middle, point, upper, False, False))
+    return found
+
+
+def representatives(variable: Variable, cuts: Iterable[float]) -> list[Value]:
+    """One value per class of answers the conditions can tell apart (see :func:`partition`)."""
+    return [cell.value for cell in partition(variable, cuts)]
 
 
 def enumerate_cases(
@@ -718,9 +765,9 @@ def enumerate_cases(
     threshold of the pathway and of ``extra`` (conditions a caller will test on each class, e.g.
     the safety rules).
     """
-    cuts = thresholds(snapshot, extra)
+    found = thresholds(snapshot, extra)
     options = {
-        key: representatives(variable, cuts.get(key, [])) for key, variable in snapshot.variables.items()
+        key: representatives(variable, found.get(key, [])) for key, variable in snapshot.variables.items()
     }
     stack: list[dict[str, Any]] = [{}]
     while stack:
@@ -732,115 +779,3 @@ def enumerate_cases(
         key = result.missing[0]
         for value in reversed(options[key]):
             stack.append({**answers, key: value})
-
-
-def snapshot_from_document(document: Mapping[str, Any], version_id: int | None = None) -> Snapshot:
-    """Build a snapshot from a pathway document (the import/export JSON format)."""
-    variables = {
-        item["key"]: Variable(
-            key=item["key"],
-            label=item["label"],
-            kind=item["kind"],
-            unit=item.get("unit", ""),
-            minimum=item.get("minimum"),
-            maximum=item.get("maximum"),
-            minimum_inclusive=item.get("minimum_inclusive", True),
-            maximum_inclusive=item.get("maximum_inclusive", True),
-            choices=tuple((c[0], c[1]) for c in item.get("choices", ())),
-            help=item.get("help", ""),
-            optional=item.get("optional", False),
-        )
-        for item in document["variables"]
-    }
-
-    def conditions(items: Any) -> tuple[Condition, ...]:
-        return tuple(
-            Condition(
-                c["variable"],
-                c["op"],
-                tuple(c["value"]) if c["op"] in SET_OPERATORS else c["value"],
-            )
-            for c in items or ()
-        )
-
-    references = {
-        item["label"]: Reference(
-            label=item["label"],
-            citation=item["citation"],
-            url=item.get("url", ""),
-            note=item.get("note", ""),
-        )
-        for item in document["references"]
-    }
-    recommendations = {
-        item["code"]: Recommendation(
-            code=item["code"],
-            section=item["section"],
-            title=item["title"],
-            text=item.get("text", ""),
-            conditions=conditions(item.get("conditions")),
-            citations=tuple(item.get("citations", ())),
-            note=item.get("note", ""),
-        )
-        for item in document["recommendations"]
-    }
-    placed: dict[str, list[tuple[int, Recommendation]]] = {}
-    for order, item in enumerate(document["recommendations"]):
-        for node_slug in item.get("nodes", ()):
-            placed.setdefault(node_slug, []).append((order, recommendations[item["code"]]))
-    edges: dict[str, list[Edge]] = {}
-    for item in document["edges"]:
-        edges.setdefault(item["source"], []).append(
-            Edge(
-                source=item["source"],
-                target=item["target"],
-                order=item["order"],
-                conditions=conditions(item.get("conditions")),
-                note=item.get("note", ""),
-            )
-        )
-    nodes: dict[str, Node] = {}
-    start = ""
-    for item in document["nodes"]:
-        slug = item["slug"]
-        if item.get("start"):
-            start = slug
-        nodes[slug] = Node(
-            slug=slug,
-            kind=item["kind"],
-            stage=item["stage"],
-            title=item["title"],
-            body=item.get("body", ""),
-            fields=tuple(item.get("fields", ())),
-            edges=tuple(sorted(edges.get(slug, ()), key=lambda e: e.order)),
-            recommendations=tuple(rec for _, rec in sorted(placed.get(slug, ()), key=lambda p: p[0])),
-        )
-    if not start:
-        raise PathwayError("the pathway has no start node")
-    notes = tuple(
-        Note(
-            code=item["code"],
-            text=item.get("text", ""),
-            source=item.get("source", ""),
-            checked_on=date.fromisoformat(item["checked_on"]) if item.get("checked_on") else None,
-            source_url=item.get("source_url") or "",
-            when_codes=tuple(item.get("when_codes") or ()),
-            unless_codes=tuple(item.get("unless_codes") or ()),
-            conditions=conditions(item.get("conditions")),
-        )
-        for item in document.get("newer_guidance") or ()
-    )
-    pathway = document["pathway"]
-    version = document.get("version") or {}
-    return Snapshot(
-        pathway=pathway["slug"],
-        title=pathway.get("title", ""),
-        version=version.get("number", 0),
-        start=start,
-        nodes=MappingProxyType(nodes),
-        variables=MappingProxyType(variables),
-        references=MappingProxyType(references),
-        recommendations=MappingProxyType(recommendations),
-        version_id=version_id,
-        notes=notes,
-    )

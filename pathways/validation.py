@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import engine
+from . import engine, graph
+from .document import condition_error, conditions, is_number, snapshot_from_document
 
 ERROR = "error"
 WARNING = "warning"
@@ -117,7 +117,7 @@ def check_document(document: Any) -> Report:
     if report.errors:
         return _finish(report, started)
     _check_text(document, report)
-    snapshot = engine.snapshot_from_document(document)
+    snapshot = snapshot_from_document(document)
     _check_content(document, snapshot, report)
     acyclic = _check_graph(snapshot, report)
     _check_edges(snapshot, report)
@@ -256,16 +256,12 @@ def _check_variable_shape(index: int, item: dict[str, Any], bad: Any) -> None:
             bad(f"variables[{index}].choices must be [value, label] pairs of text.")
     for bound in ("minimum", "maximum"):
         value = item.get(bound)
-        if value is not None and not _is_number(value):
+        if value is not None and not is_number(value):
             bad(f"variables[{index}].{bound} must be a number.")
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_references(document: dict[str, Any], report: Report) -> None:
@@ -326,7 +322,7 @@ def _check_references(document: dict[str, Any], report: Report) -> None:
     )
     for label, item, where in containers:
         for condition in item.get("conditions") or ():
-            message = _condition_error(condition, variables)
+            message = condition_error(condition, variables)
             if message:
                 bad("bad-condition", f"{label}: {message}", where)
     _check_note_references(document, codes, report)
@@ -365,29 +361,6 @@ def _check_note_references(document: dict[str, Any], codes: set[str], report: Re
                         "unknown-code",
                         f"note {code}: {name} names “{given}”, which no recommendation of this version has.",
                     )
-
-
-def _condition_error(condition: dict[str, Any], variables: Mapping[str, dict[str, Any]]) -> str | None:
-    key, op, value = condition["variable"], condition["op"], condition["value"]
-    variable = variables.get(key)
-    if variable is None:
-        return f"“{key}” is not a variable."
-    if op not in engine.OPERATORS:
-        return f"“{op}” is not an operator ({', '.join(engine.OPERATORS)})."
-    kind = variable["kind"]
-    values = value if op in engine.SET_OPERATORS else [value]
-    if op in engine.SET_OPERATORS and (not isinstance(value, list) or not value):
-        return f"{key} {op} needs a non-empty list of values."
-    if op in engine.ORDER_OPERATORS and kind != engine.NUMBER:
-        return f"{key} is not a number: it cannot be compared with {engine.OPERATORS[op]}."
-    for item in values:
-        if kind == engine.NUMBER and not _is_number(item):
-            return f"{key} is a number; {item!r} is not."
-        if kind == engine.BOOLEAN and not isinstance(item, bool):
-            return f"{key} is yes/no; {item!r} is not true or false."
-        if kind == engine.CHOICE and item not in [c[0] for c in variable.get("choices", ())]:
-            return f"{item!r} is not one of the choices of {key}."
-    return None
 
 
 def _https_problem(url: str) -> bool:
@@ -609,13 +582,8 @@ def _check_content(document: dict[str, Any], snapshot: engine.Snapshot, report: 
 def _check_graph(snapshot: engine.Snapshot, report: Report) -> bool:
     """Reachability, dead ends and cycles; return whether the graph is acyclic."""
     nodes = snapshot.nodes
-    reached = {snapshot.start}
-    stack = [snapshot.start]
-    while stack:
-        for edge in nodes[stack.pop()].edges:
-            if edge.target not in reached:
-                reached.add(edge.target)
-                stack.append(edge.target)
+    targets = _targets(snapshot)
+    reached = set(graph.reachable(snapshot.start, targets))
     for slug, node in nodes.items():
         if slug not in reached:
             report.add(ERROR, "unreachable", "No walk can reach this node from the start.", slug)
@@ -635,94 +603,23 @@ def _check_graph(snapshot: engine.Snapshot, report: Report) -> bool:
             report.add(
                 ERROR, "dead-end", "This step has no way out and is not an outcome: walks stop here.", slug
             )
-    cycle = _find_cycle(snapshot)
+    cycle = graph.find_cycle(nodes, targets)
     if cycle:
         report.add(ERROR, "cycle", f"The walk can loop: {' → '.join(cycle)}.", cycle[0])
     return not cycle
 
 
-def _find_cycle(snapshot: engine.Snapshot) -> list[str]:
-    white, grey, black = 0, 1, 2
-    colour = dict.fromkeys(snapshot.nodes, white)
-    for root in snapshot.nodes:
-        if colour[root] != white:
-            continue
-        path = [root]
-        iterators = [iter(snapshot.nodes[root].edges)]
-        colour[root] = grey
-        while iterators:
-            edge = next(iterators[-1], None)
-            if edge is None:
-                colour[path.pop()] = black
-                iterators.pop()
-                continue
-            if colour[edge.target] == grey:
-                return [*path[path.index(edge.target) :], edge.target]
-            if colour[edge.target] == white:
-                colour[edge.target] = grey
-                path.append(edge.target)
-                iterators.append(iter(snapshot.nodes[edge.target].edges))
-    return []
+def _targets(snapshot: engine.Snapshot) -> graph.Successors[str]:
+    nodes = snapshot.nodes
+    return lambda slug: [edge.target for edge in nodes[slug].edges]
 
 
 # Edge conditions: exactly one edge for every possible answer -----------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One class of a variable's values that the conditions at hand cannot tell apart."""
-
-    variable: engine.Variable
-    value: Any
-    low: float = 0.0
-    high: float = 0.0
-    low_closed: bool = True
-    high_closed: bool = True
-
-    def describe(self) -> str:
-        variable = self.variable
-        if variable.kind != engine.NUMBER:
-            return f"{variable.key} = {json.dumps(self.value)}"
-        if self.low == self.high:
-            return f"{variable.key} = {engine.format_number(self.low)}"
-        low = "-∞" if self.low == -math.inf else engine.format_number(self.low)
-        high = "∞" if self.high == math.inf else engine.format_number(self.high)
-        opening = "[" if self.low_closed else "("
-        closing = "]" if self.high_closed else ")"
-        return f"{variable.key} in {opening}{low}, {high}{closing}"
-
-
-def cells(variable: engine.Variable, cuts: Iterable[float]) -> list[Cell]:
-    """Cut the variable's declared domain into classes: choices one by one; numbers into the points
-    at each cut and the open intervals between them, with the domain's own ends open or closed."""
-    if variable.kind == engine.CHOICE:
-        return [Cell(variable, value) for value in variable.choice_values]
-    if variable.kind == engine.BOOLEAN:
-        return [Cell(variable, True), Cell(variable, False)]
-    low = -math.inf if variable.minimum is None else float(variable.minimum)
-    high = math.inf if variable.maximum is None else float(variable.maximum)
-    points = sorted({low, high, *(float(c) for c in cuts if low <= c <= high)})
-    found: list[Cell] = []
-    for index, point in enumerate(points):
-        if math.isfinite(point) and variable.in_bounds(point):
-            found.append(Cell(variable, point, point, point))
-        if index + 1 < len(points):
-            upper = points[index + 1]
-            if math.isinf(point) and math.isinf(upper):
-                middle = 0.0
-            elif math.isinf(point):
-                middle = upper - 1
-            elif math.isinf(upper):
-                middle = point + 1
-            else:
-                middle = (point + upper) / 2
-            found.append(Cell(variable, middle, point, upper, False, False))
-    return found
-
-
-def _merge_adjacent(group: list[Cell]) -> list[Cell]:
+def _merge_adjacent(group: list[engine.Cell]) -> list[engine.Cell]:
     """Join adjacent number cells for a readable report: (1, 2) and {2} become (1, 2]."""
-    merged: list[Cell] = []
+    merged: list[engine.Cell] = []
     for cell in group:
         last = merged[-1] if merged else None
         if (
@@ -756,10 +653,10 @@ def _check_edges(snapshot: engine.Snapshot, report: Report) -> None:
                     )
         per_variable = []
         for key in keys:
-            cuts = _cuts(c for edge in node.edges for c in edge.conditions if c.variable == key)
-            per_variable.append(cells(snapshot.variables[key], cuts))
-        gaps: list[tuple[Cell, ...]] = []
-        overlaps: list[tuple[tuple[Cell, ...], list[engine.Edge]]] = []
+            cuts = engine.cuts(c for edge in node.edges for c in edge.conditions if c.variable == key)
+            per_variable.append(engine.partition(snapshot.variables[key], cuts.get(key, [])))
+        gaps: list[tuple[engine.Cell, ...]] = []
+        overlaps: list[tuple[tuple[engine.Cell, ...], list[engine.Edge]]] = []
         for combination in itertools.product(*per_variable):
             answers = {cell.variable.key: cell.value for cell in combination}
             matching = [edge for edge in node.edges if edge.matches(answers)]
@@ -786,15 +683,7 @@ def _check_edges(snapshot: engine.Snapshot, report: Report) -> None:
             )
 
 
-def _cuts(conditions: Iterable[engine.Condition]) -> list[float]:
-    found: set[float] = set()
-    for condition in conditions:
-        values = condition.value if condition.op in engine.SET_OPERATORS else [condition.value]
-        found.update(float(v) for v in values if _is_number(v))
-    return sorted(found)
-
-
-def _within(cell_combination: tuple[Cell, ...], merged: tuple[Cell, ...]) -> bool:
+def _within(cell_combination: tuple[engine.Cell, ...], merged: tuple[engine.Cell, ...]) -> bool:
     for cell, region in zip(cell_combination, merged, strict=True):
         if cell.variable.kind != engine.NUMBER:
             if cell.value != region.value:
@@ -804,7 +693,7 @@ def _within(cell_combination: tuple[Cell, ...], merged: tuple[Cell, ...]) -> boo
     return True
 
 
-def _readable(combinations: list[tuple[Cell, ...]]) -> list[tuple[Cell, ...]]:
+def _readable(combinations: list[tuple[engine.Cell, ...]]) -> list[tuple[engine.Cell, ...]]:
     """Merge failing combinations that differ only in the last number's adjacent cells."""
     if not combinations:
         return []
@@ -812,11 +701,11 @@ def _readable(combinations: list[tuple[Cell, ...]]) -> list[tuple[Cell, ...]]:
     if not number_positions:
         return combinations[:_MAX_EXAMPLES]
     position = number_positions[-1]
-    groups: dict[tuple[Any, ...], list[Cell]] = {}
+    groups: dict[tuple[Any, ...], list[engine.Cell]] = {}
     for combination in combinations:
         key = tuple((c.value, c.low, c.high) for i, c in enumerate(combination) if i != position)
         groups.setdefault(key, []).append(combination[position])
-    shown: list[tuple[Cell, ...]] = []
+    shown: list[tuple[engine.Cell, ...]] = []
     firsts = {
         tuple((c.value, c.low, c.high) for i, c in enumerate(comb) if i != position): comb
         for comb in reversed(combinations)
@@ -829,7 +718,7 @@ def _readable(combinations: list[tuple[Cell, ...]]) -> list[tuple[Cell, ...]]:
     return shown[:_MAX_EXAMPLES]
 
 
-def _describe(combination: Sequence[Cell]) -> str:
+def _describe(combination: Sequence[engine.Cell]) -> str:
     return " and ".join(cell.describe() for cell in combination) or "any answer"
 
 
@@ -837,7 +726,7 @@ def _describe(combination: Sequence[Cell]) -> str:
 
 
 def _check_asked_before(snapshot: engine.Snapshot, report: Report) -> None:
-    order = _topological(snapshot)
+    order = graph.topological(snapshot.start, _targets(snapshot))
     predecessors: dict[str, list[str]] = {slug: [] for slug in snapshot.nodes}
     for node in snapshot.nodes.values():
         for edge in node.edges:
@@ -872,51 +761,14 @@ def _check_asked_before(snapshot: engine.Snapshot, report: Report) -> None:
                     )
 
 
-def _topological(snapshot: engine.Snapshot) -> list[str]:
-    """Nodes reachable from the start, each after all its reachable predecessors."""
-    reached: list[str] = []
-    seen = {snapshot.start}
-    stack = [snapshot.start]
-    while stack:
-        slug = stack.pop()
-        reached.append(slug)
-        for edge in snapshot.nodes[slug].edges:
-            if edge.target not in seen:
-                seen.add(edge.target)
-                stack.append(edge.target)
-    indegree = dict.fromkeys(reached, 0)
-    for slug in reached:
-        for edge in snapshot.nodes[slug].edges:
-            indegree[edge.target] += 1
-    ready = [slug for slug in reached if indegree[slug] == 0]
-    order: list[str] = []
-    while ready:
-        slug = ready.pop()
-        order.append(slug)
-        for edge in snapshot.nodes[slug].edges:
-            indegree[edge.target] -= 1
-            if indegree[edge.target] == 0:
-                ready.append(edge.target)
-    return order
-
-
 # Safety rules and test cases -------------------------------------------------------------------
-
-
-def _conditions(items: Any) -> tuple[engine.Condition, ...]:
-    return tuple(
-        engine.Condition(
-            c["variable"], c["op"], tuple(c["value"]) if c["op"] in engine.SET_OPERATORS else c["value"]
-        )
-        for c in items or ()
-    )
 
 
 def safety_rules_from_document(document: Mapping[str, Any]) -> list[SafetyRule]:
     return [
         SafetyRule(
             name=item["name"],
-            conditions=_conditions(item.get("conditions")),
+            conditions=conditions(item.get("conditions")),
             must_include=tuple(item.get("must_include") or ()),
             must_exclude=tuple(item.get("must_exclude") or ()),
             description=item.get("description", ""),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pathways import engine
+from pathways.document import snapshot_from_document
 
 CONTENT = Path(__file__).resolve().parent.parent / "pathways" / "content" / "pnet.json"
 # Fixtures through which a test reaches the database (directly or through the live server).
@@ -49,7 +50,7 @@ def pnet_document() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def snapshot(pnet_document: dict[str, Any]) -> engine.Snapshot:
     """The PNET pathway as the engine sees it, built without a database."""
-    return engine.snapshot_from_document(pnet_document)
+    return snapshot_from_document(pnet_document)
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +61,7 @@ def pnet_v2_document() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def v2_snapshot(pnet_v2_document: dict[str, Any]) -> engine.Snapshot:
     """Version 2 of the PNET pathway (the published one) as the engine sees it."""
-    return engine.snapshot_from_document(pnet_v2_document)
+    return snapshot_from_document(pnet_v2_document)
 
 
 @pytest.fixture

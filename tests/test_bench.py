@@ -9,6 +9,7 @@ import pytest
 
 from bench import generate, run
 from pathways import engine
+from pathways.document import snapshot_from_document
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,7 @@ def large() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def large_snapshot(large: dict[str, Any]) -> engine.Snapshot:
-    return engine.snapshot_from_document(large)
+    return snapshot_from_document(large)
 
 
 def test_generated_pathway_has_10000_nodes_and_one_start(large: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pathways import engine, validation
+from pathways.document import snapshot_from_document
 from tests.invariants import violations
 
 CONTENT = Path(__file__).resolve().parent.parent / "pathways" / "content"
@@ -77,12 +78,12 @@ def v2_document() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def v2(v2_document: dict[str, Any]) -> engine.Snapshot:
-    return engine.snapshot_from_document(v2_document)
+    return snapshot_from_document(v2_document)
 
 
 @pytest.fixture(scope="module")
 def v1() -> engine.Snapshot:
-    return engine.snapshot_from_document(load("pnet.json"))
+    return snapshot_from_document(load("pnet.json"))
 
 
 @pytest.fixture(scope="module")
@@ -518,7 +519,7 @@ def test_every_newer_guidance_note_shows_exactly_when_the_contract_says(
 def test_newer_guidance_changes_no_routing_and_no_code(
     v2_document: dict[str, Any], v2_classes: Classes
 ) -> None:
-    without = engine.snapshot_from_document({**v2_document, "newer_guidance": []})
+    without = snapshot_from_document({**v2_document, "newer_guidance": []})
     for case, result in v2_classes:
         again = engine.evaluate(without, case)
         assert (again.codes, again.path, again.outcome) == (result.codes, result.path, result.outcome)

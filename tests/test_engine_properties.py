@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pathways import engine
+from pathways.document import snapshot_from_document
 from tests.conftest import CONTENT, CONTENT_V2
 from tests.invariants import violations
 
 # Version 1 (retired; walks begun on it finish on it) and version 2 (published).
 SNAPSHOTS = {
-    name: engine.snapshot_from_document(json.loads(path.read_text(encoding="utf-8")))
+    name: snapshot_from_document(json.loads(path.read_text(encoding="utf-8")))
     for name, path in (("version-1", CONTENT), ("version-2", CONTENT_V2))
 }
 VERSIONS = pytest.mark.parametrize("pathway", list(SNAPSHOTS.values()), ids=list(SNAPSHOTS))

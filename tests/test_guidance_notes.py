@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from pathways import engine, selectors, validation
 from pathways.content_io import export_document, import_document
+from pathways.document import snapshot_from_document
 from pathways.models import GuidanceNote, GuidanceNoteCondition, PathwayVersion
 from tests.walking import OBSERVATION_CASE as OBSERVATION_CASE_V2
 from tests.walking import walk_with
@@ -106,7 +107,7 @@ def shown(snapshot: engine.Snapshot, case: dict[str, Any]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def noted(pnet_document: dict[str, Any]) -> engine.Snapshot:
-    return engine.snapshot_from_document(with_notes(pnet_document))
+    return snapshot_from_document(with_notes(pnet_document))
 
 
 def codes_of(problems: list[validation.Problem], code: str) -> list[str]:
@@ -141,14 +142,14 @@ def test_notes_come_in_display_order(noted: engine.Snapshot) -> None:
 
 def test_unless_codes_hide_a_note(pnet_document: dict[str, Any]) -> None:
     notes = [note("newer.resected_only", unless_codes=["nf.observation"])]
-    snapshot = engine.snapshot_from_document(with_notes(pnet_document, notes))
+    snapshot = snapshot_from_document(with_notes(pnet_document, notes))
     assert shown(snapshot, OBSERVATION_CASE) == []
     assert shown(snapshot, SSA_CASE) == ["newer.resected_only"]
 
 
 def test_an_answer_the_walk_never_asked_shows_no_note(pnet_document: dict[str, Any]) -> None:
     notes = [note("newer.poor", conditions=[{"variable": "differentiation", "op": "eq", "value": "poor"}])]
-    snapshot = engine.snapshot_from_document(with_notes(pnet_document, notes))
+    snapshot = snapshot_from_document(with_notes(pnet_document, notes))
     case = {**SSA_CASE, "differentiation": "poor"}  # Ki-67 15 %: differentiation is not asked
     assert shown(snapshot, case) == []
 
@@ -289,7 +290,7 @@ def test_export_import_export_keeps_the_notes(noted_version: PathwayVersion) -> 
 @pytest.mark.django_db
 def test_stored_notes_build_the_same_snapshot_as_their_export(noted_version: PathwayVersion) -> None:
     built = selectors.snapshot_for(noted_version)
-    assert built.notes == engine.snapshot_from_document(export_document(noted_version)).notes
+    assert built.notes == snapshot_from_document(export_document(noted_version)).notes
     assert [n.code for n in built.notes] == [n["code"] for n in NOTES]
     assert built.notes[3].conditions == (engine.Condition("differentiation", "eq", "poor"),)
 

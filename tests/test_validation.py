@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from pathways import engine, validation
+from pathways import validation
+from pathways.document import snapshot_from_document
 
 
 def condition(variable: str, op: str, value: Any) -> dict[str, Any]:
@@ -341,7 +342,7 @@ def test_broken_safety_rule_is_reported_with_an_example_case() -> None:
 def test_safety_rule_thresholds_split_the_classes() -> None:
     """The rule cuts at 7, where no edge or recommendation does: the class (5, 10] is split."""
     document = small_document()
-    snapshot = engine.snapshot_from_document(document)
+    snapshot = snapshot_from_document(document)
     rules = validation.safety_rules_from_document(document)
     plain = {json.dumps(case, sort_keys=True) for case, _ in validation.case_classes(snapshot)}
     split = {json.dumps(case, sort_keys=True) for case, _ in validation.case_classes(snapshot, rules)}

@@ -14,7 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import engine
+from .. import document, engine
+from ..diff import describe_conditions
 from ..models import (
     Edge,
     EdgeCondition,
@@ -208,19 +209,14 @@ class NodeAdmin(DraftOnlyAdmin):
 
 def describe_rows(rows: Any, version_id: int) -> str:
     variables = {v.key: v for v in _engine_variables(version_id)}
-    conditions = [
-        engine.Condition(
-            row.variable.key, row.op, tuple(row.value) if row.op in engine.SET_OPERATORS else row.value
-        )
-        for row in rows
-    ]
-    return " and ".join(c.describe(variables) for c in conditions) or "always"
+    items = [{"variable": row.variable.key, "op": row.op, "value": row.value} for row in rows]
+    return describe_conditions(items, variables)
 
 
 def _engine_variables(version_id: int) -> list[engine.Variable]:
     return [
-        engine.Variable(
-            key=v.key, label=v.label, kind=v.kind, unit=v.unit, choices=tuple(map(tuple, v.choices))
+        document.variable(
+            {"key": v.key, "label": v.label, "kind": v.kind, "unit": v.unit, "choices": v.choices}
         )
         for v in Variable.objects.filter(version_id=version_id)
     ]
