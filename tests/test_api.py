@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from pathways.models import Walk
+from tests import cases
 
 pytestmark = pytest.mark.django_db
 URL = "/api/pathways/pnet/evaluate"
@@ -34,18 +35,7 @@ def post(client: Client, body: Any, raw: bool = False) -> Any:
 
 
 def test_complete_case_answer_has_exactly_the_contract_keys(client: Client, pnet_version: Any) -> None:
-    response = post(
-        client,
-        {
-            "suspected_syndrome": "none",
-            "functional_status": "nonfunctioning",
-            "disease_extent": "localized",
-            "tumor_size_cm": 0.9,
-            "ki67_known": False,
-            "incidental": True,
-            "tumor_location": "body",
-        },
-    )
+    response = post(client, cases.NONFUNCTIONING_INCIDENTAL_0_9CM)
     body = response.json()
     assert response.status_code == 200
     assert set(body) == KEYS
@@ -157,14 +147,7 @@ def run_command(*args: str, stdin: str | None = None) -> tuple[int, dict]:
 
 
 def test_command_evaluates_a_case_file(pnet_version: Any, tmp_path: Any, client: Client) -> None:
-    case = {
-        "suspected_syndrome": "none",
-        "functional_status": "nonfunctioning",
-        "disease_extent": "metastatic",
-        "ki67_percent": 21,
-        "differentiation": "well",
-        "liver_metastases": "unresectable",
-    }
+    case = cases.METASTATIC_WELL_DIFFERENTIATED_G3
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case))
     code, body = run_command("pnet", str(path))

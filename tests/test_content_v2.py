@@ -11,6 +11,7 @@ import pytest
 
 from pathways import engine, validation
 from pathways.document import snapshot_from_document
+from tests import cases
 from tests.invariants import violations
 
 CONTENT = Path(__file__).resolve().parent.parent / "pathways" / "content"
@@ -315,20 +316,7 @@ def test_every_version_1_walk_keeps_its_outcome_and_codes_apart_from_the_version
 
 
 def test_incidental_0_9_cm_tumour_with_ki67_40_is_resected_not_observed(v2: engine.Snapshot) -> None:
-    result = walk(
-        v2,
-        {
-            "suspected_syndrome": "none",
-            "functional_status": "nonfunctioning",
-            "disease_extent": "localized",
-            "tumor_size_cm": 0.9,
-            "incidental": True,
-            "ki67_known": True,
-            "ki67_percent": 40,
-            "differentiation": "poor",
-            "tumor_location": "body",
-        },
-    )
+    result = walk(v2, cases.NONFUNCTIONING_HIGH_GRADE_0_9CM)
     assert result.outcome == "surgery_body_tail"
     assert {
         "caution.high_grade_localized",

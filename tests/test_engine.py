@@ -11,15 +11,12 @@ import pytest
 
 from pathways import engine
 from pathways.document import snapshot_from_document
+from tests import cases
 from tests.conftest import CONTENT
 from tests.invariants import violations
 
-NF_LOCAL = {
-    "suspected_syndrome": "none",
-    "functional_status": "nonfunctioning",
-    "disease_extent": "localized",
-}
-NF_MET = {"suspected_syndrome": "none", "functional_status": "nonfunctioning", "disease_extent": "metastatic"}
+NF_LOCAL = {**cases.NONFUNCTIONING, "disease_extent": "localized"}
+NF_MET = {**cases.NONFUNCTIONING, "disease_extent": "metastatic"}
 
 
 def run(snapshot: engine.Snapshot, **case: Any) -> engine.Evaluation:
@@ -68,7 +65,7 @@ def test_only_the_engine_decides_routes_outside_the_content_checks() -> None:
 
 
 def test_contract_example_incidental_small_body_tumour_is_observed(snapshot: engine.Snapshot) -> None:
-    result = run(snapshot, **NF_LOCAL, tumor_size_cm=0.9, incidental=True, tumor_location="body")
+    result = run(snapshot, **cases.version_1(cases.NONFUNCTIONING_INCIDENTAL_0_9CM))
     assert result.complete
     assert {"nf.observation", "nf.imaging_6_months"} <= set(result.codes)
     assert "nf.resection_consider_lnd" not in result.codes
@@ -76,14 +73,7 @@ def test_contract_example_incidental_small_body_tumour_is_observed(snapshot: eng
 
 
 def test_contract_example_duodenal_gastrinoma(snapshot: engine.Snapshot) -> None:
-    got = codes(
-        snapshot,
-        suspected_syndrome="gastrinoma",
-        functional_status="gastrinoma",
-        disease_extent="localized",
-        tumor_size_cm=0.6,
-        tumor_location="duodenum",
-    )
+    got = codes(snapshot, **cases.GASTRINOMA_DUODENUM_0_6CM)
     assert {
         "fx.resection_regardless_of_size",
         "fx.gastrinoma_ppi",
@@ -92,7 +82,7 @@ def test_contract_example_duodenal_gastrinoma(snapshot: engine.Snapshot) -> None
 
 
 def test_contract_example_metastatic_well_differentiated_g3(snapshot: engine.Snapshot) -> None:
-    result = run(snapshot, **NF_MET, ki67_percent=21, differentiation="well", liver_metastases="unresectable")
+    result = run(snapshot, **cases.METASTATIC_WELL_DIFFERENTIATED_G3)
     assert result.complete
     assert {"adv.chemotherapy_g3", "adv.targeted_therapy_wd_g3"} <= set(result.codes)
     assert "adv.ssa" not in result.codes
@@ -250,16 +240,7 @@ def test_localized_functioning_tumour_preoperative_control(snapshot: engine.Snap
 def test_insulinoma_with_negative_sstr_imaging_is_warned_and_gets_no_analogue(
     snapshot: engine.Snapshot,
 ) -> None:
-    got = codes(
-        snapshot,
-        suspected_syndrome="insulinoma",
-        functional_status="insulinoma",
-        sstr_status="negative",
-        disease_extent="metastatic",
-        ki67_percent=5,
-        liver_metastases="none",
-        progressive=False,
-    )
+    got = codes(snapshot, **cases.INSULINOMA_METASTATIC_SSTR_NEGATIVE)
     assert {"caution.ssa_insulinoma", "caution.ssa_insulinoma_sstr_negative"} <= got
     assert not (got & {"adv.ssa", "fx.ssa_symptom_control"})
 
@@ -704,3 +685,14 @@ def test_follow_up_is_given_to_every_complete_walk_except_observation(all_classe
             "imaging.sstr_pet",
             "imaging.eus",
         } <= set(result.codes)
+
+
+# --- The named cases of tests/cases.py ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(cases.EXPECTED))
+def test_each_named_case_gets_the_codes_its_comment_names(v2_snapshot: engine.Snapshot, name: str) -> None:
+    case, included, excluded = cases.EXPECTED[name]
+    got = codes(v2_snapshot, **case)
+    assert included <= got
+    assert not got & excluded

@@ -21,12 +21,12 @@ from pathways import engine, selectors, validation
 from pathways.content_io import export_document, import_document
 from pathways.document import snapshot_from_document
 from pathways.models import GuidanceNote, GuidanceNoteCondition, PathwayVersion
-from tests.walking import OBSERVATION_CASE as OBSERVATION_CASE_V2
+from tests import cases
 from tests.walking import walk_with
 
 # These tests add notes to version 1, which has no notes of its own (and no Ki-67 question for
 # localized disease).
-OBSERVATION_CASE = {key: value for key, value in OBSERVATION_CASE_V2.items() if key != "ki67_known"}
+OBSERVATION_CASE = cases.version_1(cases.NONFUNCTIONING_INCIDENTAL_0_9CM)
 
 VERSION_2_FILE = Path(__file__).resolve().parent.parent / "pathways" / "content" / "pnet-v2.json"
 
@@ -35,24 +35,9 @@ def version_2_notes() -> list[dict[str, Any]]:
     return json.loads(VERSION_2_FILE.read_text(encoding="utf-8"))["newer_guidance"]
 
 
-SSA_CASE = {
-    "suspected_syndrome": "none",
-    "functional_status": "nonfunctioning",
-    "disease_extent": "metastatic",
-    "ki67_percent": 15,
-    "sstr_status": "positive",
-    "liver_metastases": "none",
-    "progressive": False,
-}
-WELL_G3_CASE = {
-    "suspected_syndrome": "none",
-    "functional_status": "nonfunctioning",
-    "disease_extent": "metastatic",
-    "ki67_percent": 21,
-    "differentiation": "well",
-    "liver_metastases": "unresectable",
-}
-POOR_G3_CASE = {**WELL_G3_CASE, "ki67_percent": 30, "differentiation": "poor"}
+SSA_CASE = cases.ADVANCED_SSTR_POSITIVE
+WELL_G3_CASE = cases.METASTATIC_WELL_DIFFERENTIATED_G3
+POOR_G3_CASE = cases.METASTATIC_POORLY_DIFFERENTIATED_G3
 
 
 def note(code: str, **fields: Any) -> dict[str, Any]:

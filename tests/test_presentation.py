@@ -15,15 +15,9 @@ from django.urls import reverse
 
 from pathways import engine, presentation
 from pathways.models import Walk
+from tests import cases
 
-INSULINOMA_BODY = {
-    "suspected_syndrome": "insulinoma",
-    "functional_status": "insulinoma",
-    "sstr_status": "negative",
-    "disease_extent": "localized",
-    "tumor_size_cm": 1.8,
-    "tumor_location": "body",
-}
+INSULINOMA_BODY = cases.INSULINOMA_BODY_SSTR_NEGATIVE_1_8CM
 
 
 def views_of(snapshot: engine.Snapshot, answers: dict[str, Any]) -> dict[str, presentation.RecView]:

@@ -13,18 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pathways.models import Walk
+from tests import cases
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-CASE = {
-    "suspected_syndrome": "gastrinoma",
-    "functional_status": "gastrinoma",
-    "disease_extent": "localized",
-    "tumor_size_cm": "1.8",
-    "tumor_location": "head",
-    "gastrinoma_head_type": "deep",
-}
+CASE = cases.GASTRINOMA_HEAD_DEEP_1_8CM
 
 
 def start(client: Client) -> Walk:
@@ -49,7 +43,7 @@ def answer(client: Client, walk: Walk, node: str, data: dict[str, Any], **extra:
     return client.post(step_url(walk, node), {"revision": walk.revision, **data}, **extra)
 
 
-def walk_case(client: Client, case: dict[str, str]) -> Walk:
+def walk_case(client: Client, case: dict[str, Any]) -> Walk:
     walk = start(client)
     for _ in range(20):
         node = current_node(walk)

@@ -9,16 +9,9 @@ from django.test import Client
 
 from pathways import engine, presentation, selectors
 from pathways.models import PathwayVersion, Walk
+from tests import cases
 
-OBSERVATION_CASE = {
-    "suspected_syndrome": "none",
-    "functional_status": "nonfunctioning",
-    "disease_extent": "localized",
-    "tumor_size_cm": 0.9,
-    "ki67_known": False,
-    "incidental": True,
-    "tumor_location": "body",
-}
+OBSERVATION_CASE = cases.NONFUNCTIONING_INCIDENTAL_0_9CM
 
 
 def walk_with(version: PathwayVersion, case: dict[str, Any]) -> Walk:
