@@ -21,6 +21,8 @@ import servertools
 
 FORM = re.compile(r"<form\b[^>]*\bdata-step\b[^>]*>(.*?)</form>", re.S)
 FORM_ACTION = re.compile(r"<form\b[^>]*\bdata-step\b[^>]*\baction=\"([^\"]*)\"", re.S)
+# The box that confirms a number far beyond the thresholds: its name and the value it confirms.
+CONFIRM = re.compile(r'<input\b[^>]*\bname="(confirm_[a-z0-9_]+)"[^>]*\bvalue="([^"]*)"', re.S)
 INPUT = re.compile(r"<input\b[^>]*>", re.S)
 ATTR = re.compile(r"([a-zA-Z_:-]+)(?:=\"([^\"]*)\")?")
 OUTCOME = re.compile(r"data-outcome=\"([^\"]+)\"")
@@ -142,4 +144,8 @@ def walk(session: Session, slug: str, rng: random.Random, think: Callable[[], No
         think()
         action, fields = answer_form(page.body, rng)
         response = session.request("step POST", "POST", action, fields)
+        if response.status == 422 and CONFIRM.search(response.body):
+            # A number far beyond the pathway's thresholds is asked again: confirm it, as meant.
+            fields.update(CONFIRM.findall(response.body))
+            response = session.request("step POST", "POST", action, fields)
     raise WalkError(f"no result after {MAX_STEPS} steps")

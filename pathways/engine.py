@@ -572,6 +572,35 @@ def newer_guidance(snapshot: Snapshot, result: Evaluation, answers: Mapping[str,
     return tuple(note for note in snapshot.notes if note.shows(codes, asked))
 
 
+# A number more than this many times the largest threshold the pathway decides on is confirmed
+# before it routes: a slip of unit or decimal point (15 typed for 1.5, mm for cm) lands there.
+IMPLAUSIBLE_FACTOR = 5
+
+
+def implausible(snapshot: Snapshot, key: str, value: Any) -> Message | None:
+    """Why ``value`` of the number ``key`` should be confirmed before it routes, or None.
+
+    A typing check, not a clinical one: the value is valid, but beyond five times the largest
+    threshold that any condition of the pathway compares ``key`` with.
+    """
+    variable = snapshot.variables.get(key)
+    if variable is None or variable.kind != NUMBER or isinstance(value, bool):
+        return None
+    limits = thresholds(snapshot).get(key)
+    if not limits or max(limits) <= 0 or value <= IMPLAUSIBLE_FACTOR * max(limits):
+        return None
+    largest = max(limits)
+    return Message(
+        gettext_noop(
+            "%(value)s is more than five times the largest threshold for %(label)s in this "
+            "pathway (%(largest)s). Check the number and its unit; if %(value)s is right, confirm it."
+        ),
+        value=variable.display(value),
+        label=safe_text(variable.label, 80),
+        largest=variable.display(largest),
+    )
+
+
 def askable(snapshot: Snapshot, evaluation: Evaluation, node: str) -> bool:
     """Whether ``node`` is a question the walk can answer or change: one on its current path."""
     return node in evaluation.path and snapshot.nodes[node].kind == QUESTION

@@ -42,6 +42,11 @@ class TypedField(forms.Field):
         return typed
 
 
+def confirm_name(key: str) -> str:
+    """The name of the box that confirms an implausible value of ``key``."""
+    return f"confirm_{key}"
+
+
 def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
     label = variable.label + (f" ({variable.unit})" if variable.unit else "")
     # Optional values share one explanation (the group's legend); each keeps only its range.
@@ -137,7 +142,7 @@ class StepForm(forms.Form):
         cleaned = super().clean()
         if self.data is None:
             return cleaned
-        allowed = set(self.node.fields) | set(CONTROL_FIELDS)
+        allowed = set(self.node.fields) | set(CONTROL_FIELDS) | set(self._confirmations())
         unexpected = sorted(key for key in self.data if key not in allowed)
         if unexpected:
             shown = ", ".join(key[:40] for key in unexpected[:5])
@@ -147,7 +152,46 @@ class StepForm(forms.Form):
         for key in self.node.fields:
             if hasattr(self.data, "getlist") and len(self.data.getlist(key)) > 1:
                 self.add_error(key, _("Send one value for this question, not several."))
+        self._confirm_implausible()
         return cleaned
+
+    def _confirmations(self) -> dict[str, str]:
+        """The confirmation box of each number this step asks, by its field name."""
+        return {
+            confirm_name(key): key
+            for key in self.node.fields
+            if self.snapshot.variables[key].kind == engine.NUMBER
+        }
+
+    def _confirm_implausible(self) -> None:
+        """A valid number far beyond the pathway's thresholds routes only once it is confirmed.
+
+        The box confirms the very value it was shown for: a different number asks again.
+        """
+        for name, key in self._confirmations().items():
+            value = self.cleaned_data.get(key)
+            if value is None or key in self.errors:
+                continue
+            reason = engine.implausible(self.snapshot, key, value)
+            if reason is None:
+                continue
+            shown = engine.format_number(value)
+            if self.data.get(name) == shown:
+                continue
+            variable = self.snapshot.variables[key]
+            self.fields[name] = forms.CharField(
+                required=False,
+                label=_("Yes, %(value)s is right") % {"value": variable.display(value)},
+                widget=forms.CheckboxInput(attrs={"value": shown, "data-confirm": key}),
+            )
+            self.helper.layout.insert(self._position(key) + 1, Field(name))
+            self.add_error(key, translated(reason))
+
+    def _position(self, key: str) -> int:
+        for index, part in enumerate(self.helper.layout.fields):
+            if isinstance(part, Field) and key in part.fields:
+                return index
+        return len(self.helper.layout.fields) - 2  # an optional value: before "revision"
 
     def answers(self) -> tuple[dict[str, Any], list[str]]:
         """The typed answers of this step, and the optional keys left blank (to forget)."""

@@ -188,6 +188,54 @@ def test_bad_numbers_are_refused_at_the_field(client: Client, pnet_version: Any,
     assert walk.answers == before
 
 
+def _at_the_size_step(client: Client) -> Walk:
+    walk = start(client)
+    for node, data in (
+        ("syndrome", {"suspected_syndrome": "none"}),
+        ("biochem_general", {"functional_status": "nonfunctioning"}),
+        ("extent", {"disease_extent": "localized"}),
+    ):
+        assert answer(client, walk, node, data).status_code == 303
+    walk.refresh_from_db()
+    return walk
+
+
+def test_a_number_far_beyond_the_thresholds_routes_only_once_confirmed(
+    client: Client, pnet_version: Any
+) -> None:
+    walk = _at_the_size_step(client)
+    before = dict(walk.answers)
+    for extra in ({}, HTMX):
+        response = answer(client, walk, "size", {"tumor_size_cm": "15"}, **extra)
+        assert response.status_code == 422
+        html = response.content.decode()
+        assert "15 cm is more than five times the largest threshold for Tumour size" in html
+        assert 'name="confirm_tumor_size_cm"' in html and 'value="15"' in html
+        walk.refresh_from_db()
+        assert walk.answers == before
+    # The box confirms the value it was shown for, not another one.
+    response = answer(client, walk, "size", {"tumor_size_cm": "16", "confirm_tumor_size_cm": "15"})
+    assert response.status_code == 422 and "16 cm is more than five times" in response.content.decode()
+    response = answer(client, walk, "size", {"tumor_size_cm": "15", "confirm_tumor_size_cm": "15"})
+    assert response.status_code == 303
+    walk.refresh_from_db()
+    assert walk.answers["tumor_size_cm"] == 15
+
+
+@pytest.mark.parametrize("text", ["10", "1.5", "2,5"])
+def test_a_number_within_five_times_the_thresholds_needs_no_confirmation(
+    client: Client, pnet_version: Any, text: str
+) -> None:
+    walk = _at_the_size_step(client)
+    assert answer(client, walk, "size", {"tumor_size_cm": text}).status_code == 303
+
+
+def test_a_confirmation_box_of_another_step_is_refused(client: Client, pnet_version: Any) -> None:
+    walk = start(client)
+    response = answer(client, walk, "syndrome", {"suspected_syndrome": "none", "confirm_tumor_size_cm": "15"})
+    assert response.status_code == 422 and "does not ask" in response.content.decode()
+
+
 def test_a_step_not_on_the_path_is_refused(client: Client, pnet_version: Any) -> None:
     walk = start(client)
     answer(client, walk, "syndrome", {"suspected_syndrome": "none"})

@@ -67,3 +67,28 @@ def test_a_decimal_comma_typed_in_any_locale_routes_as_1_5_cm(
     assert Walk.objects.get().answers["tumor_size_cm"] == 1.5
     # The value that routed the walk is shown back with its unit.
     expect(wizard.trail_entry("tumor_size_cm")).to_contain_text(re.compile(r"1[.,]5\s*cm"))
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_a_size_far_beyond_the_thresholds_is_confirmed_before_it_routes(
+    new_context: Callable[..., BrowserContext], javascript: bool
+) -> None:
+    from pathways.models import Walk
+
+    page, wizard = _at_size(new_context, "en-GB", javascript)
+    _type(page, wizard, "15")  # "15" meant as millimetres used to route as 15 cm at once
+    expect(page.locator(".invalid-feedback")).to_contain_text(
+        "15 cm is more than five times the largest threshold for Tumour size in this pathway (2 cm)"
+    )
+    assert Walk.objects.get().answers.get("tumor_size_cm") is None
+    box = page.get_by_label("Yes, 15 cm is right")
+    expect(box).not_to_be_checked()
+    box.focus()
+    page.keyboard.press("Space")
+    page.evaluate("document.getElementById('walk')?.setAttribute('data-e2e-stale', '')")
+    page.get_by_role("button", name="Continue").press("Enter")
+    page.locator("#walk:not([data-e2e-stale])").wait_for(state="attached")
+    wizard.settle()
+    expect(wizard.field("tumor_size_cm")).to_have_count(0)
+    assert Walk.objects.get().answers["tumor_size_cm"] == 15
+    expect(wizard.trail_entry("tumor_size_cm")).to_contain_text("15 cm")
