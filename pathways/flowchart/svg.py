@@ -306,10 +306,12 @@ def _nodes_markup(
         if slug == current and not answer:
             answer = capfirst(status)
         tip = f"{part.title} ({escape(status)})" if status else part.title
-        content = f"<title>{tip}</title>{part.shape}"
+        # The tooltip sits beside a link, not in it: inside, it would count as the link's text.
+        tooltip = f"<title>{tip}</title>"
+        content = part.shape
         if answer:
             content += (
-                f'<text class="fc-answer" x="{part.answer_x}" y="{part.answer_y}" '
+                f' <text class="fc-answer" x="{part.answer_x}" y="{part.answer_y}" '
                 f'text-anchor="middle">{escape(answer)}</text>'
             )
         href = None
@@ -323,7 +325,7 @@ def _nodes_markup(
             name = f"{shown}. {change}" if evaluation is not None else shown
             label = escape(name)
             content = f'<a class="fc-link" href="{escape(href)}" aria-label="{label}">{content}</a>'
-        rendered.append(f'<g class="{classes}" data-node="{escape(slug)}">{content}</g>')
+        rendered.append(f'<g class="{classes}" data-node="{escape(slug)}">{tooltip}{content}</g>')
     return '<g class="fc-nodes">' + "".join(rendered) + "</g>"
 
 
