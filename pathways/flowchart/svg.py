@@ -325,7 +325,10 @@ def _nodes_markup(
             name = f"{shown}. {change}" if evaluation is not None else shown
             label = escape(name)
             content = f'<a class="fc-link" href="{escape(href)}" aria-label="{label}">{content}</a>'
-        rendered.append(f'<g class="{classes}" data-node="{escape(slug)}">{tooltip}{content}</g>')
+        # The current step is a fragment target: a link to "#fc-current" opens the chart on it,
+        # JavaScript or not.
+        anchor = ' id="fc-current"' if slug == current else ""
+        rendered.append(f'<g class="{classes}"{anchor} data-node="{escape(slug)}">{tooltip}{content}</g>')
     return '<g class="fc-nodes">' + "".join(rendered) + "</g>"
 
 

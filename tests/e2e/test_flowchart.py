@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import BrowserContext, FloatRect, expect
 
 from .conftest import DESKTOP, Screenshot
 from .test_clinician import AXE, AXE_TAGS
@@ -18,6 +18,12 @@ pytestmark = pytest.mark.e2e
 PHONE_390 = {"width": 390, "height": 844}
 # label-content-name-mismatch (WCAG 2.5.3) is one of axe's experimental rules: on only when asked.
 NAME_RULE = "label-content-name-mismatch"
+
+
+def assert_in_view(frame: FloatRect | None, box: FloatRect | None) -> None:
+    assert frame is not None and box is not None
+    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"], (frame, box)
+    assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"], (frame, box)
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE_390], ids=["desktop-1280", "phone-390"])
@@ -42,11 +48,19 @@ def test_the_flowchart_opens_on_the_current_step_and_axe_finds_no_violation(
     scroller = page.locator(".flowchart-scroll")
     current = page.locator("svg.flowchart .fc-node.current rect")
     expect(current).to_have_count(1)
-    frame, box = scroller.bounding_box(), current.bounding_box()
-    assert frame is not None and box is not None
-    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"], (frame, box)
-    assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"], (frame, box)
+    assert_in_view(scroller.bounding_box(), current.bounding_box())
     screenshot(page, f"flowchart-page-{viewport['width']}")
+
+    # Without JavaScript the step's "Open the flowchart" link opens the chart on the current step too.
+    plain = new_context(viewport=viewport, java_script_enabled=False).new_page()
+    plain.goto(page.url.replace("/flowchart/", "/steps/met_progressive/"))
+    plain.locator("details.flowchart-details summary").click()
+    plain.get_by_role("link", name="Open the flowchart").click()
+    expect(plain.locator("h1")).to_have_text("Flowchart of the pathway, with your path")
+    assert_in_view(
+        plain.locator(".flowchart-scroll").bounding_box(),
+        plain.locator("svg.flowchart .fc-node.current rect").bounding_box(),
+    )
 
     page.add_script_tag(path=str(AXE))
     options = {
