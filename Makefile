@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test test-fast install lint fmt check chromium serve bench loadtest clean
+.PHONY: run test test-fast install lint fmt check chromium graphviz serve bench loadtest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +19,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 ## run: migrate the SQLite database and serve the app at http://$(HOST):$(PORT) (debug on)
-run: install
+run: install graphviz
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: the whole suite, browser tests included (installs Debian's chromium if missing)
-test: install chromium
+## test: the whole suite, browser tests included (installs Debian's chromium and graphviz if missing)
+test: install chromium graphviz
 	$(BIN)/python -m pytest
 
 ## test-fast: the suite without the browser tests (no Chromium needed)
-test-fast: install
+test-fast: install graphviz
 	$(BIN)/python -m pytest -m "not e2e"
 
 ## serve: production server: nginx on $(HOST):$(PORT) buffering for gunicorn on a unix socket (deploy/); needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS
@@ -54,6 +54,10 @@ bench: install
 ## chromium: make sure /usr/bin/chromium exists for the browser tests
 chromium:
 	@scripts/ensure-chromium.sh
+
+## graphviz: make sure Graphviz's dot exists (it lays out the flowchart)
+graphviz:
+	@scripts/ensure-graphviz.sh
 
 ## lint: ruff checks, format check and mypy (settings read in debug mode: no secret key needed)
 lint: install

@@ -308,13 +308,23 @@ class Condition:
             raise PathwayError(f"unknown operator {self.op!r}")
         return test(actual, self.value)
 
-    def describe(self, variables: Mapping[str, Variable]) -> str:
+    def describe(self, variables: Mapping[str, Variable], *, short: bool = False) -> str:
+        """The condition in words: "Tumour size > 2 cm"; with ``short``, without the variable's
+        label ("> 2 cm", "Insulinoma", "not Gastrinoma", "Yes"), as on an arrow out of the
+        question that asks it."""
         variable = variables.get(self.variable)
         label = variable.label if variable else self.variable
 
         def show(value: Any) -> str:
             return variable.display(value) if variable else str(value)
 
+        if short:
+            if self.op in SET_OPERATORS:
+                shown = " or ".join(show(v) for v in self.value)
+                return shown if self.op == "in" else f"not {shown}"
+            if self.op in ("eq", "ne"):
+                return show(self.value) if self.op == "eq" else f"not {show(self.value)}"
+            return f"{OPERATORS[self.op]} {show(self.value)}"
         if self.op in SET_OPERATORS:
             shown = ", ".join(show(v) for v in self.value)
             return f"{label} {OPERATORS[self.op]} {{{shown}}}"

@@ -5,12 +5,17 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib.util
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import pytest
+
 from pathways import engine, flowchart
+
+layout_module = importlib.import_module("pathways.flowchart.layout")
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -181,7 +186,7 @@ def test_a_broken_draft_with_a_cycle_still_draws(snapshot: engine.Snapshot) -> N
 
 
 def test_long_titles_are_wrapped_and_cut() -> None:
-    lines = flowchart._wrap("word " * 60)
+    lines = flowchart.wrap("word " * 60)
     assert len(lines) == flowchart.MAX_LINES and lines[-1].endswith("…")
 
 
@@ -200,10 +205,143 @@ def imports_of(module: str) -> set[str]:
 
 
 def test_layout_and_highlighting_are_pure_python_and_only_the_svg_module_uses_django() -> None:
-    for module in ("pathways.flowchart.layout", "pathways.flowchart.highlight"):
+    for module in ("pathways.flowchart.layout", "pathways.flowchart.labels", "pathways.flowchart.highlight"):
         imported = imports_of(module)
         assert not any(name.split(".")[0] == "django" for name in imported), module
         assert all(
-            not name.startswith("pathways.") or name.startswith("pathways.engine") for name in imported
+            not name.startswith("pathways.")
+            or name.startswith(("pathways.engine", "pathways.flowchart.labels"))
+            for name in imported
         )
     assert any(name.startswith("django.") for name in imports_of("pathways.flowchart.svg"))
+
+
+# -- the layout by Graphviz's dot, and the words on the chart ---------------------------------
+
+HOSTILE = 'a"; n0 -> n1 [label="x"]; } digraph { \\N \\G \\l <b>bold</b>\n\x00\x1b end\\'
+
+
+def test_dot_strings_read_back_as_exactly_the_text_they_quote() -> None:
+    quoted = layout_module.dot_string(HOSTILE)
+    assert quoted.startswith('"') and quoted.endswith('"')
+    inner = quoted[1:-1]
+    # Every quote and backslash of the content is escaped: nothing ends the string or starts an
+    # escape sequence of dot's; control characters are gone; no HTML-like label.
+    assert '"' not in inner.replace('\\"', "").replace("\\\\", "")
+    assert "\x00" not in inner and "\x1b" not in inner
+    graph = f"digraph g {{ a -> b [label={quoted}]; }}"
+    drawn = layout_module.run_dot(graph)
+    assert [o["name"] for o in drawn["objects"]] == ["a", "b"] and len(drawn["edges"]) == 1
+    shown = [op["text"] for op in drawn["edges"][0]["_ldraw_"] if op["op"] == "T"]
+    assert shown == ['a"; n0 -> n1 [label="x"]; } digraph { \\N \\G \\l <b>bold</b>', " end\\"]
+
+
+def test_hostile_titles_and_labels_never_reach_the_dot_source_unescaped(snapshot: engine.Snapshot) -> None:
+    variables = dict(snapshot.variables)
+    size = variables["tumor_size_cm"]
+    variables["tumor_size_cm"] = dataclasses.replace(size, unit=HOSTILE)
+    nodes = dict(snapshot.nodes)
+    nodes["size"] = dataclasses.replace(nodes["size"], title=HOSTILE)
+    nodes["location"] = dataclasses.replace(nodes["location"], title=HOSTILE)
+    broken = dataclasses.replace(
+        snapshot, nodes=MappingProxyType(nodes), variables=MappingProxyType(variables)
+    )
+    source = layout_module.dot_source(broken)
+    assert "label=<" not in source.text  # never an HTML-like label
+    assert HOSTILE.splitlines()[0] not in source.text  # titles are drawn by us, never given to dot
+    # dot reads the graph we meant: our boxes and arrows only, each criterion exactly as worded.
+    parsed = layout_module.run_dot(source.text)
+    names = {o["name"] for o in parsed["objects"]}
+    assert names == set(source.ids.values()) | {f"b{n}" for n in set(source.band.values())}
+    shown = {
+        (e["tail"], e["head"]): "\n".join(op["text"] for op in e.get("_ldraw_", []) if op["op"] == "T")
+        for e in parsed["edges"]
+        if e.get("style") != "invis"
+    }
+    ids = {o["name"]: o["_gvid"] for o in parsed["objects"]}
+    for (tail, head), lines in source.labels.items():
+        assert shown[(ids[source.ids[tail]], ids[source.ids[head]])] == "\n".join(lines)
+    assert any("<b>bold</b>" in "".join(lines) for lines in source.labels.values())
+    drawn = flowchart.layout(broken)
+    assert set(drawn.boxes) == set(broken.nodes)
+    root = parse(flowchart.render(broken, evaluation=engine.evaluate(broken, {}), node_href=lambda s: "/s/"))
+    texts = " ".join(t.text or "" for t in root.iter(f"{SVG}tspan"))
+    assert "<b>bold</b>" in texts  # shown as text
+    assert not [e for e in root.iter() if any(k.startswith(("on", "hx-", "style")) for k in e.attrib)]
+
+
+def question_arrows(snapshot: engine.Snapshot) -> set[tuple[str, str]]:
+    return {
+        (node.slug, edge.target)
+        for node in snapshot.nodes.values()
+        if node.kind == engine.QUESTION
+        for edge in node.edges
+    }
+
+
+@pytest.mark.parametrize("version", ["snapshot", "v2_snapshot"])
+def test_every_arrow_out_of_a_question_carries_its_criterion(
+    version: str, request: pytest.FixtureRequest
+) -> None:
+    snapshot = request.getfixturevalue(version)
+    root = parse(flowchart.render(snapshot))
+    labels = {
+        pair: " ".join(t.text or "" for t in g.iter(f"{SVG}tspan")) for pair, g in edges_by_pair(root).items()
+    }
+    for pair in question_arrows(snapshot):
+        assert labels[pair].strip(), pair
+    assert labels[("size", "location")] == "Biochemical result: not Nonfunctioning"
+    assert labels[("incidental", "observation")] == "Yes"
+    assert labels[("syndrome", "biochem_insulinoma")] == "Insulinoma (hypoglycaemia)"
+    assert labels[("ki67", "differentiation")] == "> 20 %"
+    if version == "snapshot":
+        assert labels[("size", "nf_large_resection")] == "> 2 cm; Biochemical result: Nonfunctioning"
+    else:
+        assert labels[("nf_differentiation", "nf_large_resection")] == "Tumour size: > 2 cm"
+
+
+@pytest.mark.parametrize("version", ["snapshot", "v2_snapshot"])
+def test_no_two_boxes_read_the_same(version: str, request: pytest.FixtureRequest) -> None:
+    snapshot = request.getfixturevalue(version)
+    root = parse(flowchart.render(snapshot))
+    shown = {
+        slug: " ".join(t.text or "" for t in g.iter(f"{SVG}tspan")) for slug, g in nodes_by_slug(root).items()
+    }
+    assert len(set(shown.values())) == len(shown) == len(snapshot.nodes)
+    assert "Suspected syndrome: Insulinoma (hypoglycaemia)" in shown["biochem_insulinoma"]
+    assert "Disease extent: Metastatic" in shown["met_sstr"]
+    assert "Biochemical result: Insulinoma" in shown["insulinoma_sstr"]
+
+
+def test_the_layout_is_reused_and_dot_runs_once_per_graph(
+    snapshot: engine.Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renamed = dict(snapshot.nodes)
+    renamed["size"] = dataclasses.replace(renamed["size"], title="What size is it?")
+    fresh = dataclasses.replace(snapshot, nodes=MappingProxyType(renamed))
+    runs: list[str] = []
+    real = layout_module.run_dot
+    monkeypatch.setattr(layout_module, "run_dot", lambda source: runs.append(source) or real(source))
+    first = flowchart.render(fresh, evaluation=engine.evaluate(fresh, {}))
+    second = flowchart.render(
+        fresh, evaluation=engine.evaluate(fresh, GASTRINOMA_HEAD), answers=GASTRINOMA_HEAD
+    )
+    assert len(runs) == 1 and first != second
+
+
+def test_without_dot_the_chart_says_it_is_unavailable(
+    snapshot: engine.Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nodes = dict(snapshot.nodes)
+    nodes["size"] = dataclasses.replace(nodes["size"], title="Never drawn before")
+    fresh = dataclasses.replace(snapshot, nodes=MappingProxyType(nodes))
+    monkeypatch.setattr(layout_module.shutil, "which", lambda name: None)
+    out = flowchart.render(fresh)
+    assert "data-flowchart-unavailable" in out and "flowchart is unavailable" in out and "<svg" not in out
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise subprocess.TimeoutExpired("dot", 20)
+
+    monkeypatch.setattr(layout_module.shutil, "which", lambda name: "/usr/bin/dot")
+    monkeypatch.setattr(layout_module.subprocess, "run", broken)
+    assert "data-flowchart-unavailable" in flowchart.render(fresh)

@@ -1,17 +1,21 @@
-"""Lay out a pathway version's graph for the flowchart: pure Python, no Django.
+"""Lay out a pathway version's graph for the flowchart with Graphviz ``dot``: no Django.
 
-The layout depends only on the graph (nodes, their stages and titles, and the edges), so it is
-computed once per distinct graph and cached; a walk only changes the classes that highlight it.
-Stages are drawn as horizontal bands (workup, imaging, pathology, management). A node whose stage
-comes later than the stage of a node it leads to (e.g. symptom control before the size question) is
-drawn in the earlier band, so every arrow points down; it keeps its own stage's colour. Rows hold
-at most ``MAX_PER_ROW`` nodes; long edges are routed through spacer points between the rows (a
-small layered, Sugiyama-style layout).
+The layout depends only on the graph and its words (titles, the arrows' criteria, the contexts
+that tell boxes of one title apart), so it is computed once per distinct graph and language and
+cached; a walk only changes the classes that highlight it. ``dot`` places the boxes and routes
+the arrows with their criteria beside them; the markup is ours (``svg``), never dot's.
+
+Stages are horizontal bands (workup, imaging, pathology, management): invisible anchors between
+the bands keep every box of a band below the previous one. A box whose stage comes later than the
+stage of a box it leads to (symptom control before the size question) is drawn in the earlier
+band, so every arrow points down; it keeps its own stage's colour.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
+import shutil
+import subprocess
 import textwrap
 import threading
 from collections.abc import Callable, Mapping
@@ -19,19 +23,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import engine
+from .labels import contexts, criterion
 
-NODE_WIDTH = 176
-SPACER_WIDTH = 8
-SPACER_GAP = 8
-GAP_X = 22
-GUTTER = 44
-MARGIN = 14
-ROW_GAP = 40
-LINE_HEIGHT = 17
-PAD_Y = 9
-CHARS_PER_LINE = 22
+NODE_WIDTH = 184
+CHARS_PER_LINE = 23
 MAX_LINES = 4
-MAX_PER_ROW = 5
+CONTEXT_CHARS = 27
+CONTEXT_LINES = 4
+CRITERION_CHARS = 24
+CRITERION_LINES = 8
+LINE_HEIGHT = 17
+CONTEXT_HEIGHT = 15
+CRITERION_HEIGHT = 13
+CRITERION_FONT = 11
+PAD_Y = 9
+GUTTER = 40
+MARGIN = 14
+DOT_TIMEOUT = 20
+
+
+class LayoutUnavailable(Exception):
+    """Graphviz's ``dot`` is missing or failed: the chart cannot be drawn."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,7 @@ class Box:
     kind: str
     stage: str
     lines: tuple[str, ...]
+    context: tuple[str, ...]
     x: float
     y: float
     width: float
@@ -56,6 +69,9 @@ class Link:
     target: str
     path: str
     conditions: tuple[tuple[engine.Condition, ...], ...]
+    label: tuple[str, ...] = ()
+    label_x: float = 0.0
+    label_y: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +95,19 @@ _lock = threading.Lock()
 _MAX_CACHED = 64
 
 
-def layout(snapshot: engine.Snapshot) -> Layout:
-    """The layout of ``snapshot``'s graph, computed once per distinct graph and cached."""
-    key = graph_key(snapshot)
+def _plain(value: Any) -> str:
+    return str(value)
+
+
+def layout(snapshot: engine.Snapshot, translate: Callable[[Any], str] = _plain, language: str = "") -> Layout:
+    """The layout of ``snapshot``'s graph, computed once per distinct graph and language and cached.
+
+    Raises :class:`LayoutUnavailable` when ``dot`` is missing or fails (nothing is cached then).
+    """
+    key = (graph_key(snapshot), language)
     cached = _layouts.get(key)
     if cached is None:
-        cached = _compute_layout(snapshot)
+        cached = _compute_layout(snapshot, translate)
         with _lock:
             if len(_layouts) >= _MAX_CACHED:
                 _layouts.clear()
@@ -99,299 +122,251 @@ def graph_key(snapshot: engine.Snapshot) -> tuple[Any, ...]:
         snapshot.version_id,
         snapshot.start,
         tuple(
-            (node.slug, node.kind, node.stage, node.title, tuple((e.target, e.order) for e in node.edges))
+            (
+                node.slug,
+                node.kind,
+                node.stage,
+                node.title,
+                node.fields,
+                tuple((e.target, e.order, e.conditions) for e in node.edges),
+            )
             for node in snapshot.nodes.values()
+        ),
+        tuple(
+            (key, v.label, v.kind, v.unit, v.choices, v.optional)
+            for key, v in sorted(snapshot.variables.items())
         ),
     )
 
 
-def _stage_index(stage: str) -> int:
-    return engine.STAGES.index(stage) if stage in engine.STAGES else len(engine.STAGES) - 1
-
-
-def _wrap(title: str) -> tuple[str, ...]:
-    lines = textwrap.wrap(title, CHARS_PER_LINE, break_long_words=True) or [""]
-    if len(lines) > MAX_LINES:
-        lines = lines[:MAX_LINES]
-        lines[-1] = lines[-1][: CHARS_PER_LINE - 1].rstrip() + "…"
+def wrap(text: str, width: int = CHARS_PER_LINE, limit: int = MAX_LINES) -> tuple[str, ...]:
+    """``text`` in lines of at most ``width`` characters (its own line breaks kept), at most
+    ``limit`` of them, the last cut with "…" if the text is longer."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        lines.extend(textwrap.wrap(paragraph, width, break_long_words=True) or ([""] if not lines else []))
+    lines = lines or [""]
+    if len(lines) > limit:
+        lines = lines[:limit]
+        lines[-1] = lines[-1][: width - 1].rstrip() + "…"
     return tuple(lines)
 
 
-def _topological(snapshot: engine.Snapshot) -> tuple[list[str], set[tuple[str, str]]]:
-    """Nodes in depth-first topological order from the start, and the edges that close a cycle.
+def printable(text: str) -> str:
+    """``text`` without control characters other than line breaks."""
+    return "".join(c for c in text if c == "\n" or (c >= " " and c != "\x7f"))
 
-    A draft may be broken (a cycle, an unreachable node): it must still be drawable.
+
+def dot_string(text: str) -> str:
+    """``text`` as a double-quoted dot string that dot reads back as exactly ``text``.
+
+    Backslashes and quotes are escaped, so no escape sequence of dot's (``\\N``, ``\\G``, ``\\l``)
+    and no end of the string can come from content; line breaks become dot's centred ``\\n``;
+    other control characters are dropped. Never an HTML-like ``<...>`` label.
     """
-    nodes = snapshot.nodes
-    order: list[str] = []
-    state: dict[str, int] = {}
-    back: set[tuple[str, str]] = set()
-    roots = [snapshot.start] if snapshot.start in nodes else []
-    roots += [slug for slug in nodes if slug not in roots]
-    for root in roots:
-        if root in state:
-            continue
-        stack: list[tuple[str, int]] = [(root, 0)]
-        state[root] = 1
-        while stack:
-            slug, index = stack.pop()
-            edges = nodes[slug].edges
-            if index < len(edges):
-                stack.append((slug, index + 1))
-                target = edges[index].target
-                if target not in nodes:
-                    continue
-                if state.get(target) == 1:
-                    back.add((slug, target))
-                elif target not in state:
-                    state[target] = 1
-                    stack.append((target, 0))
-            else:
-                state[slug] = 2
-                order.append(slug)
-    order.reverse()
-    return order, back
+    escaped = printable(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
-def _compute_layout(snapshot: engine.Snapshot) -> Layout:
+def _band_of(snapshot: engine.Snapshot) -> dict[str, int]:
+    """Each node's band: its own stage, or an earlier one if it leads into an earlier stage."""
     nodes = snapshot.nodes
-    order, back = _topological(snapshot)
-    position = {slug: index for index, slug in enumerate(order)}
-    pairs: dict[tuple[str, str], list[engine.Edge]] = {}
-    for slug in order:
+    band: dict[str, int] = {}
+
+    def stage_index(stage: str) -> int:
+        return engine.STAGES.index(stage) if stage in engine.STAGES else len(engine.STAGES) - 1
+
+    def visit(slug: str, active: set[str]) -> int:
+        if slug in band:
+            return band[slug]
+        active.add(slug)
+        lowest = stage_index(nodes[slug].stage)
         for edge in nodes[slug].edges:
+            if edge.target in nodes and edge.target not in active:  # a draft may have a cycle
+                lowest = min(lowest, visit(edge.target, active))
+        active.discard(slug)
+        band[slug] = lowest
+        return lowest
+
+    for slug in nodes:
+        visit(slug, set())
+    return band
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    text: str
+    ids: Mapping[str, str]  # node slug -> dot id
+    pairs: Mapping[tuple[str, str], tuple[engine.Edge, ...]]
+    labels: Mapping[tuple[str, str], tuple[str, ...]]
+    boxes: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], float]]  # lines, context, height
+    band: Mapping[str, int]
+
+
+def dot_source(snapshot: engine.Snapshot, translate: Callable[[Any], str] = _plain) -> _Source:
+    """The dot graph of ``snapshot``: boxes of fixed size named ``n0``, ``n1``... (no content), and
+    arrows labelled with their criteria as escaped dot strings."""
+    nodes = snapshot.nodes
+    ids = {slug: f"n{index}" for index, slug in enumerate(nodes)}
+    extra = contexts(snapshot, translate)
+    band = _band_of(snapshot)
+    out = [
+        "digraph pathway {",
+        "graph [rankdir=TB, nodesep=0.18, ranksep=0.25, newrank=true, splines=spline];",
+        'node [shape=box, fixedsize=true, label=""];',
+        f'edge [fontname="Helvetica", fontsize={CRITERION_FONT}];',
+    ]
+    boxes = {}
+    for slug, node in nodes.items():
+        lines = wrap(printable(node.title))
+        context = wrap(printable(extra[slug]), CONTEXT_CHARS, CONTEXT_LINES) if extra.get(slug) else ()
+        answer = 1 if node.kind in (engine.QUESTION, engine.OUTCOME) else 0
+        height = (len(lines) + answer) * LINE_HEIGHT + len(context) * CONTEXT_HEIGHT + 2 * PAD_Y
+        boxes[slug] = (lines, context, float(height))
+        out.append(f"{ids[slug]} [width={NODE_WIDTH / 72:.4f}, height={height / 72:.4f}];")
+    # Bands: an invisible anchor above each band's boxes and below the previous band's.
+    used = sorted(set(band.values()))
+    for index, number in enumerate(used):
+        out.append(f'b{number} [shape=point, width=0.01, height=0.01, style=invis, label=""];')
+        if index:
+            out.append(f"b{used[index - 1]} -> b{number} [style=invis];")
+    for slug in nodes:
+        out.append(f"b{band[slug]} -> {ids[slug]} [style=invis, weight=0];")
+        later = [n for n in used if n > band[slug]]
+        if later:
+            out.append(f"{ids[slug]} -> b{later[0]} [style=invis, weight=0];")
+    pairs: dict[tuple[str, str], list[engine.Edge]] = {}
+    for slug, node in nodes.items():
+        for edge in node.edges:
             if edge.target in nodes:
                 pairs.setdefault((slug, edge.target), []).append(edge)
-    forward = [pair for pair in pairs if pair not in back]
-    successors: dict[str, list[str]] = {slug: [] for slug in order}
-    predecessors: dict[str, list[str]] = {slug: [] for slug in order}
-    for source, target in forward:
-        successors[source].append(target)
-        predecessors[target].append(source)
+    labels = {}
+    for (source, target), edges in pairs.items():
+        text = criterion(snapshot, nodes[source], edges, translate)
+        lines = wrap(printable(text), CRITERION_CHARS, CRITERION_LINES) if text else ()
+        labels[(source, target)] = lines
+        label = f", label={dot_string(chr(10).join(lines))}" if lines else ""
+        out.append(f"{ids[source]} -> {ids[target]} [weight=2{label}];")
+    out.append("}")
+    return _Source(
+        text="\n".join(out) + "\n",
+        ids=ids,
+        pairs={pair: tuple(edges) for pair, edges in pairs.items()},
+        labels=labels,
+        boxes=boxes,
+        band=band,
+    )
 
-    # Band: a node's own stage, or an earlier one if it leads into an earlier stage.
-    band: dict[str, int] = {}
-    height: dict[str, int] = {}
-    for slug in reversed(order):
-        band[slug] = min([_stage_index(nodes[slug].stage)] + [band[t] for t in successors[slug]])
-        height[slug] = max([0] + [height[t] + 1 for t in successors[slug]])
 
-    # Rows: bands in order; inside a band, longest-path layering with at most MAX_PER_ROW
-    # nodes per row, the nodes with the longest way still to go placed first.
-    rank: dict[str, int] = {}
-    band_rows: list[tuple[int, int, int]] = []
-    next_row = 0
-    for band_index in range(len(engine.STAGES)):
-        members = [slug for slug in order if band[slug] == band_index]
-        if not members:
-            continue
-        first = next_row
-        row = first
-        waiting = list(members)
-        while waiting:
-            ready = [
-                slug
-                for slug in waiting
-                if all(p in rank and rank[p] < row for p in predecessors[slug] if band[p] <= band_index)
-            ]
-            ready.sort(key=lambda slug: (-height[slug], position[slug]))
-            for slug in ready[:MAX_PER_ROW]:
-                rank[slug] = row
-                waiting.remove(slug)
-            row += 1
-        next_row = row
-        band_rows.append((band_index, first, row - 1))
-    row_count = next_row
+def run_dot(source: str) -> dict[str, Any]:
+    """``dot -Tjson`` on ``source``; :class:`LayoutUnavailable` if it is missing or fails."""
+    program = shutil.which("dot")
+    if program is None:
+        raise LayoutUnavailable("Graphviz's dot is not installed")
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed program; the graph goes in on standard input
+            [program, "-Tjson"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise LayoutUnavailable(f"dot failed: {error}") from error
+    if done.returncode != 0:
+        raise LayoutUnavailable(f"dot failed: {done.stderr.decode('utf-8', 'replace')[:300]}")
+    try:
+        parsed: dict[str, Any] = json.loads(done.stdout)
+    except ValueError as error:
+        raise LayoutUnavailable("dot gave no readable layout") from error
+    return parsed
 
-    # Items per row: nodes, and spacer points for edges that skip rows.
-    rows: list[list[str]] = [[] for _ in range(row_count)]
-    for slug in order:
-        rows[rank[slug]].append(slug)
-    chains: dict[tuple[str, str], list[str]] = {}
-    up: dict[str, list[str]] = {}
-    down: dict[str, list[str]] = {}
-    for source, target in forward:
-        chain = [source]
-        for row in range(rank[source] + 1, rank[target]):
-            spacer = f"\x00{source}\x00{target}\x00{row}"
-            rows[row].append(spacer)
-            chain.append(spacer)
-        chain.append(target)
-        chains[(source, target)] = chain
-        for upper, lower in itertools.pairwise(chain):
-            down.setdefault(upper, []).append(lower)
-            up.setdefault(lower, []).append(upper)
 
-    def width_of(item: str) -> float:
-        return SPACER_WIDTH if item.startswith("\x00") else NODE_WIDTH
+def _points(text: str) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in (pair.split(",")[:2] for pair in text.split())]
 
-    # Order inside rows: a few barycentre sweeps down and up.
-    for _sweep in range(4):
-        for index in range(1, row_count):
-            _sort_by_barycentre(rows[index], rows[index - 1], up)
-        for index in range(row_count - 2, -1, -1):
-            _sort_by_barycentre(rows[index], rows[index + 1], down)
 
-    # Horizontal positions (centres): start packed and centred, then pull each item towards the
-    # mean of its neighbours, keeping the order, the minimum gaps and the widest row's width.
-    def gap_between(a: str, b: str) -> float:
-        spaced = a.startswith("\x00") or b.startswith("\x00")
-        return (width_of(a) + width_of(b)) / 2 + (SPACER_GAP if spaced else GAP_X)
+def _compute_layout(snapshot: engine.Snapshot, translate: Callable[[Any], str]) -> Layout:
+    source = dot_source(snapshot, translate)
+    drawn = run_dot(source.text)
+    _, _, graph_width, graph_height = (float(v) for v in drawn["bb"].split(","))
+    shift_x, top = GUTTER + MARGIN, MARGIN
 
-    def packed_width(row: list[str]) -> float:
-        if not row:
-            return 0.0
-        inner = sum(gap_between(a, b) for a, b in itertools.pairwise(row))
-        return inner + (width_of(row[0]) + width_of(row[-1])) / 2
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (round(x + shift_x, 1), round(graph_height - y + top, 1))
 
-    widest = max((packed_width(row) for row in rows), default=NODE_WIDTH)
-    centre: dict[str, float] = {}
-    for row_items in rows:
-        x = (widest - packed_width(row_items)) / 2 + (width_of(row_items[0]) / 2 if row_items else 0)
-        for index, item in enumerate(row_items):
-            if index:
-                x += gap_between(row_items[index - 1], item)
-            centre[item] = x
-    for _sweep in range(6):
-        for index in range(1, row_count):
-            _place(rows[index], up, centre, gap_between, width_of, widest)
-        for index in range(row_count - 2, -1, -1):
-            _place(rows[index], down, centre, gap_between, width_of, widest)
-    left = min((centre[i] - width_of(i) / 2 for row in rows for i in row), default=0.0)
-    shift = GUTTER + MARGIN - left
-    for item in centre:
-        centre[item] += shift
-    width = max((centre[i] + width_of(i) / 2 for row in rows for i in row), default=0.0) + MARGIN
-
-    # Vertical positions: each row as tall as its tallest node.
-    lines = {slug: _wrap(nodes[slug].title) for slug in order}
-
-    def box_height(slug: str) -> float:
-        extra = 1 if nodes[slug].kind in (engine.QUESTION, engine.OUTCOME) else 0
-        return (len(lines[slug]) + extra) * LINE_HEIGHT + 2 * PAD_Y
-
-    row_top: list[float] = []
-    row_height: list[float] = []
-    y = float(MARGIN + ROW_GAP / 2)
-    for row_items in rows:
-        tallest = max((box_height(i) for i in row_items if not i.startswith("\x00")), default=LINE_HEIGHT)
-        row_top.append(y)
-        row_height.append(tallest)
-        y += tallest + ROW_GAP
-    total_height = y - ROW_GAP / 2 + MARGIN
-
+    objects = drawn.get("objects", [])
+    by_id = {obj["name"]: obj for obj in objects}
+    slug_of = {dot_id: slug for slug, dot_id in source.ids.items()}
     boxes: dict[str, Box] = {}
-    for slug in order:
-        row = rank[slug]
-        h = box_height(slug)
+    for dot_id, slug in slug_of.items():
+        node = snapshot.nodes[slug]
+        lines, context, height = source.boxes[slug]
+        x, y = at(*_points(by_id[dot_id]["pos"])[0])
         boxes[slug] = Box(
             slug=slug,
-            kind=nodes[slug].kind,
-            stage=nodes[slug].stage,
-            lines=lines[slug],
-            x=round(centre[slug] - NODE_WIDTH / 2, 1),
-            y=round(row_top[row] + (row_height[row] - h) / 2, 1),
+            kind=node.kind,
+            stage=node.stage,
+            lines=lines,
+            context=context,
+            x=round(x - NODE_WIDTH / 2, 1),
+            y=round(y - height / 2, 1),
             width=NODE_WIDTH,
-            height=h,
+            height=height,
         )
-
+    gvid = {obj["_gvid"]: obj["name"] for obj in objects}
     links: list[Link] = []
-    for (source, target), edges in pairs.items():
-        conditions = tuple(edge.conditions for edge in edges)
-        if (source, target) in back:
-            path = _loop_path(boxes[source], boxes[target])
-        else:
-            points = [(boxes[source].center, boxes[source].y + boxes[source].height)]
-            for spacer in chains[(source, target)][1:-1]:
-                row = int(spacer.rsplit("\x00", 1)[1])
-                points.append((centre[spacer], row_top[row] - ROW_GAP / 4))
-                points.append((centre[spacer], row_top[row] + row_height[row] + ROW_GAP / 4))
-            points.append((boxes[target].center, boxes[target].y - 2))
-            path = _curve(points)
-        links.append(Link(source=source, target=target, path=path, conditions=conditions))
-
-    bands = tuple(
-        Band(
-            stage=engine.STAGES[band_index],
-            y=row_top[first] - ROW_GAP / 2,
-            height=row_top[last] + row_height[last] + ROW_GAP / 2 - (row_top[first] - ROW_GAP / 2),
+    for edge in drawn.get("edges", []):
+        tail, head = slug_of.get(gvid[edge["tail"]]), slug_of.get(gvid[edge["head"]])
+        if tail is None or head is None or edge.get("style") == "invis":
+            continue
+        label_x, label_y = at(*_points(edge["lp"])[0]) if "lp" in edge else (0.0, 0.0)
+        links.append(
+            Link(
+                source=tail,
+                target=head,
+                path=_path(edge["pos"], at),
+                conditions=tuple(e.conditions for e in source.pairs[(tail, head)]),
+                label=source.labels[(tail, head)],
+                label_x=label_x,
+                label_y=label_y,
+            )
         )
-        for band_index, first, last in band_rows
-    )
+    bands = []
+    members: dict[int, list[Box]] = {}
+    for slug, box in boxes.items():
+        members.setdefault(source.band[slug], []).append(box)
+    numbers = sorted(members)
+    total_height = graph_height + 2 * MARGIN
+    edges_of = [min(b.y for b in members[n]) for n in numbers]
+    ends = [max(b.y + b.height for b in members[n]) for n in numbers]
+    for index, number in enumerate(numbers):
+        upper = 0.0 if index == 0 else (ends[index - 1] + edges_of[index]) / 2
+        lower = total_height if index == len(numbers) - 1 else (ends[index] + edges_of[index + 1]) / 2
+        bands.append(Band(stage=engine.STAGES[number], y=round(upper, 1), height=round(lower - upper, 1)))
     return Layout(
-        width=round(width, 1),
+        width=round(graph_width + shift_x + MARGIN, 1),
         height=round(total_height, 1),
         boxes=boxes,
         links=tuple(links),
-        bands=bands,
+        bands=tuple(bands),
     )
 
 
-def _sort_by_barycentre(row: list[str], fixed: list[str], neighbours: Mapping[str, list[str]]) -> None:
-    index = {item: i for i, item in enumerate(fixed)}
-    current = {item: i for i, item in enumerate(row)}
-
-    def key(item: str) -> tuple[float, int]:
-        linked = [index[n] for n in neighbours.get(item, ()) if n in index]
-        return (sum(linked) / len(linked) if linked else current[item], current[item])
-
-    row.sort(key=key)
-
-
-def _place(
-    row: list[str],
-    neighbours: Mapping[str, list[str]],
-    centre: dict[str, float],
-    gap_between: Callable[[str, str], float],
-    width_of: Callable[[str], float],
-    width: float,
-) -> None:
-    """Move the items of ``row`` towards their neighbours' mean, keeping order, gaps and width.
-
-    Each wish is first clamped to where the item can be with its row inside ``width``; then a
-    left-to-right pass that only pushes right and a right-to-left pass that only pushes left both
-    keep the gaps and the bounds, and so does their average.
-    """
-    if not row:
-        return
-    count = len(row)
-    gaps = [gap_between(row[i], row[i + 1]) for i in range(count - 1)]
-    low = [width_of(row[0]) / 2]
-    for i in range(1, count):
-        low.append(low[-1] + gaps[i - 1])
-    high = [width - width_of(row[-1]) / 2]
-    for i in range(count - 2, -1, -1):
-        high.insert(0, high[0] - gaps[i])
-    wanted = []
-    for i, item in enumerate(row):
-        linked = [centre[n] for n in neighbours.get(item, ())]
-        wish = sum(linked) / len(linked) if linked else centre[item]
-        wanted.append(min(max(wish, low[i]), high[i]))
-    rightward = list(wanted)
-    for i in range(1, count):
-        rightward[i] = max(rightward[i], rightward[i - 1] + gaps[i - 1])
-    leftward = list(wanted)
-    for i in range(count - 2, -1, -1):
-        leftward[i] = min(leftward[i], leftward[i + 1] - gaps[i])
-    for i, item in enumerate(row):
-        centre[item] = (rightward[i] + leftward[i]) / 2
-
-
-def _curve(points: list[tuple[float, float]]) -> str:
+def _path(pos: str, at: Callable[[float, float], tuple[float, float]]) -> str:
+    """An SVG path from dot's spline ``pos`` ("e,x,y x,y x,y ..."), ending at the arrow's tip."""
+    end = None
+    points = []
+    for item in pos.split():
+        if item.startswith("e,"):
+            end = at(*_points(item[2:])[0])
+        elif not item.startswith("s,"):
+            points.append(at(*_points(item)[0]))
     (x0, y0), rest = points[0], points[1:]
-    parts = [f"M{x0:.1f},{y0:.1f}"]
-    for x1, y1 in rest:
-        if abs(x1 - x0) < 0.5:
-            parts.append(f"L{x1:.1f},{y1:.1f}")
-        else:
-            middle = (y0 + y1) / 2
-            parts.append(f"C{x0:.1f},{middle:.1f} {x1:.1f},{middle:.1f} {x1:.1f},{y1:.1f}")
-        x0, y0 = x1, y1
+    parts = [f"M{x0:g},{y0:g}"]
+    for index in range(0, len(rest) - 2, 3):
+        (x1, y1), (x2, y2), (x3, y3) = rest[index : index + 3]
+        parts.append(f"C{x1:g},{y1:g} {x2:g},{y2:g} {x3:g},{y3:g}")
+    if end is not None:
+        parts.append(f"L{end[0]:g},{end[1]:g}")
     return " ".join(parts)
-
-
-def _loop_path(source: Box, target: Box) -> str:
-    x0, y0 = source.x + source.width, source.y + source.height / 2
-    x1, y1 = target.x + target.width, target.y + target.height / 2
-    out = max(x0, x1) + GAP_X
-    return f"M{x0:.1f},{y0:.1f} C{out:.1f},{y0:.1f} {out:.1f},{y1:.1f} {x1 + 2:.1f},{y1:.1f}"

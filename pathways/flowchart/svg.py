@@ -6,12 +6,14 @@ markup is built; the walk-independent markup is built once per graph and languag
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext_lazy
@@ -20,7 +22,19 @@ from django.utils.translation import gettext as _
 from .. import engine
 from ..messages import translated
 from .highlight import WalkState, walk_state
-from .layout import GUTTER, LINE_HEIGHT, PAD_Y, Box, Layout, graph_key, layout
+from .layout import (
+    CONTEXT_HEIGHT,
+    CRITERION_HEIGHT,
+    GUTTER,
+    LINE_HEIGHT,
+    PAD_Y,
+    Box,
+    Layout,
+    LayoutUnavailable,
+    graph_key,
+    layout,
+    printable,
+)
 
 ANSWER_CHARS = 22
 
@@ -32,6 +46,7 @@ STAGE_LABELS = {
 }
 
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _MAX_CACHED = 64
 
@@ -72,7 +87,17 @@ def render(
     for no link); it is asked for the walked question nodes only when there is an evaluation,
     for every node otherwise. Nodes in ``faulty`` are marked ``faulty``.
     """
-    parts = _fragments(snapshot)
+    try:
+        parts = _fragments(snapshot)
+    except LayoutUnavailable as error:
+        logger.error("The flowchart could not be drawn: %s", error)
+        return format_html(
+            '<p class="flowchart-unavailable alert alert-secondary mb-0" data-flowchart-unavailable>{}</p>',
+            _(
+                "The flowchart is unavailable: this server cannot draw it right now. "
+                "The steps and the result are not affected."
+            ),
+        )
     state = walk_state(snapshot, evaluation, answers) if evaluation is not None else None
     if evaluation is not None and current is None:
         current = evaluation.current or evaluation.outcome
@@ -88,7 +113,7 @@ def render(
         "result": _("your result"),
         "faulty": _("has a problem"),
     }
-    change = _("Change your answer to: %(title)s")
+    change = _("Change this answer")
     out = [
         parts.head.format(title=escape(title)),
         _DEFS,
@@ -106,6 +131,7 @@ def render(
 class _NodeParts:
     box: Box
     title: str  # escaped
+    visible: str  # the box's text as shown (not escaped)
     shape: str  # the rectangle and the wrapped title
     answer_x: str
     answer_y: str
@@ -117,6 +143,7 @@ class _LinkParts:
     target: str
     attributes: str  # escaped data-source, data-target
     body_start: str  # tooltip and path, up to the marker name
+    label: str  # the criterion beside the arrow (escaped), or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +162,7 @@ def _fragments(snapshot: engine.Snapshot) -> _Parts:
     key = (graph_key(snapshot), get_language())
     cached = _fragment_cache.get(key)
     if cached is None:
-        cached = _build_fragments(snapshot, layout(snapshot))
+        cached = _build_fragments(snapshot, layout(snapshot, translated, get_language() or ""))
         with _lock:
             if len(_fragment_cache) >= _MAX_CACHED:
                 _fragment_cache.clear()
@@ -163,7 +190,8 @@ def _build_fragments(snapshot: engine.Snapshot, drawn: Layout) -> _Parts:
     nodes = []
     for slug, box in drawn.boxes.items():
         first_y = box.y + PAD_Y + LINE_HEIGHT - 4
-        lines = "".join(
+        # A space between the lines, so that the text reads (and is named) as words.
+        lines = " ".join(
             f'<tspan x="{_n(box.center)}" y="{_n(first_y + i * LINE_HEIGHT)}">{escape(line)}</tspan>'
             for i, line in enumerate(box.lines)
         )
@@ -172,20 +200,32 @@ def _build_fragments(snapshot: engine.Snapshot, drawn: Layout) -> _Parts:
             f'rx="{14 if box.kind == engine.OUTCOME else 4}"/>'
             f'<text class="fc-label" text-anchor="middle">{lines}</text>'
         )
+        context_y = first_y + len(box.lines) * LINE_HEIGHT - 2
+        if box.context:
+            context = " ".join(
+                f'<tspan x="{_n(box.center)}" y="{_n(context_y + i * CONTEXT_HEIGHT)}">{escape(line)}</tspan>'
+                for i, line in enumerate(box.context)
+            )
+            shape += f' <text class="fc-context" text-anchor="middle">{context}</text>'
+        visible = " ".join(box.lines + box.context)
         nodes.append(
             _NodeParts(
                 box=box,
-                title=escape(snapshot.nodes[slug].title),
+                title=escape(printable(snapshot.nodes[slug].title)),
+                visible=visible,
                 shape=shape,
                 answer_x=_n(box.center),
-                answer_y=_n(first_y + len(box.lines) * LINE_HEIGHT),
+                answer_y=_n(context_y + 2 + len(box.context) * CONTEXT_HEIGHT),
             )
         )
     links = []
     joiner, both, always = _(" or "), _(" and "), _("always")
     for link in drawn.links:
-        tip = joiner.join(
-            both.join(c.describe(snapshot.variables) for c in group) or always for group in link.conditions
+        tip = printable(
+            joiner.join(
+                both.join(c.describe(snapshot.variables) for c in group) or always
+                for group in link.conditions
+            )
         )
         links.append(
             _LinkParts(
@@ -193,6 +233,7 @@ def _build_fragments(snapshot: engine.Snapshot, drawn: Layout) -> _Parts:
                 target=link.target,
                 attributes=f'data-source="{escape(link.source)}" data-target="{escape(link.target)}"',
                 body_start=f'<title>{escape(tip)}</title><path d="{link.path}" marker-end="url(#',
+                label=_criterion_markup(link.label, link.label_x, link.label_y),
             )
         )
     return _Parts(
@@ -214,7 +255,7 @@ def _links_markup(parts: _Parts, state: WalkState | None) -> str:
                 classes, marker = "fc-edge on-path", "fc-arrow-on"
             elif pair not in state.possible_links:
                 classes, marker = "fc-edge ruled-out", "fc-arrow-off"
-        element = f'<g class="{classes}" {link.attributes}>{link.body_start}{marker})"/></g>'
+        element = f'<g class="{classes}" {link.attributes}>{link.body_start}{marker})"/>{link.label}</g>'
         # Walked edges last, so they are drawn over the others.
         (drawn_last if marker == "fc-arrow-on" else markup).append(element)
     return '<g class="fc-edges">' + "".join(markup + drawn_last) + "</g>"
@@ -265,10 +306,12 @@ def _nodes_markup(
         if slug == current and not answer:
             answer = capfirst(status)
         tip = f"{part.title} ({escape(status)})" if status else part.title
-        content = f"<title>{tip}</title>{part.shape}"
+        # The tooltip sits beside a link, not in it: inside, it would count as the link's text.
+        tooltip = f"<title>{tip}</title>"
+        content = part.shape
         if answer:
             content += (
-                f'<text class="fc-answer" x="{part.answer_x}" y="{part.answer_y}" '
+                f' <text class="fc-answer" x="{part.answer_x}" y="{part.answer_y}" '
                 f'text-anchor="middle">{escape(answer)}</text>'
             )
         href = None
@@ -277,11 +320,34 @@ def _nodes_markup(
         ):
             href = node_href(slug)
         if href:
-            name = change % {"title": snapshot.nodes[slug].title} if evaluation is not None else ""
-            label = escape(name) if name else part.title
+            # The name starts with the text shown in the box (WCAG 2.5.3), then says what it does.
+            shown = f"{part.visible} {answer}".strip() if answer else part.visible
+            name = f"{shown}. {change}" if evaluation is not None else shown
+            label = escape(name)
             content = f'<a class="fc-link" href="{escape(href)}" aria-label="{label}">{content}</a>'
-        rendered.append(f'<g class="{classes}" data-node="{escape(slug)}">{content}</g>')
+        # The current step is a fragment target: a link to "#fc-current" opens the chart on it,
+        # JavaScript or not.
+        anchor = ' id="fc-current"' if slug == current else ""
+        rendered.append(f'<g class="{classes}"{anchor} data-node="{escape(slug)}">{tooltip}{content}</g>')
     return '<g class="fc-nodes">' + "".join(rendered) + "</g>"
+
+
+def _criterion_markup(lines: tuple[str, ...], x: float, y: float) -> str:
+    """The criterion beside an arrow: its lines centred on dot's label point, on a backing."""
+    if not lines:
+        return ""
+    longest = max(len(line) for line in lines)
+    width = longest * 6.2 + 8
+    height = len(lines) * CRITERION_HEIGHT + 4
+    top = y - height / 2
+    texts = " ".join(
+        f'<tspan x="{_n(x)}" y="{_n(top + 2 + (i + 1) * CRITERION_HEIGHT - 3)}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return (
+        f'<rect class="fc-criterion-bg" x="{_n(x - width / 2)}" y="{_n(top)}" width="{_n(width)}" '
+        f'height="{_n(height)}" rx="3"/><text class="fc-criterion" text-anchor="middle">{texts}</text>'
+    )
 
 
 def _n(value: float) -> str:
