@@ -421,9 +421,7 @@ def report_text(
         )
     if newer:
         sources = "; ".join(dict.fromkeys(note.source for note in newer))
-        lines.append(
-            _("Newer guidance differs from the source (see the pathway): %(sources)s") % {"sources": sources}
-        )
+        lines.append(_("Newer guidance differs from the source here: %(sources)s") % {"sources": sources})
     references = cited_references(snapshot, recs)
     if references:
         lines.append(_("References:"))
