@@ -248,6 +248,7 @@ def _render_walk(
             cautions=[rec for rec in recs if rec.section == "caution"],
             sections=presentation.grouped(recs, include_cautions=False, include_folded=False),
             done_along_the_way=presentation.done_along_the_way(recs),
+            cited={ref.label for ref in presentation.cited_references(snapshot, recs)},
             trace=presentation.trace_steps(snapshot, result),
             notes=presentation.interpretation_notes(snapshot, result),
             newer=presentation.newer_guidance(snapshot, result, walk.answers),

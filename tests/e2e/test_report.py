@@ -64,9 +64,12 @@ def test_every_outcome_prints_on_at_most_two_a4_pages(page: Page) -> None:
     assert not too_long, too_long
     assert len(printed) == 24, sorted(printed)
 
-    # The flowchart prints only when asked for, and then on a page of its own.
+    # The flowchart prints only when asked for, and then on a page of its own; the workup done
+    # along the way prints as its titles.
     page.emulate_media(media="print")
     expect(page.locator(".flowchart-section")).to_be_hidden()
+    expect(page.locator(".done-along .done-titles")).to_be_visible()
+    expect(page.locator(".done-along [data-code]").first).to_be_hidden()
     page.emulate_media(media="screen")
     page.get_by_role("button", name="Print with flowchart").wait_for()
     page.evaluate("() => document.documentElement.classList.add('print-flowchart')")
