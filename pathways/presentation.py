@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from .models import Node, Recommendation
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 SECTION_LABELS = dict(Recommendation.Section.choices)
 # Cautions first, then the management itself; the workup and imaging already done come last.
 SECTION_ORDER = [
@@ -39,6 +41,10 @@ assert set(SECTION_ORDER) == set(SECTION_LABELS), "every section needs a place i
 STAGE_LABELS = dict(Node.Stage.choices)
 # The sections whose recommendations are the plan itself (the rest prepare, support or follow it).
 PLAN_SECTIONS = ("surgery", "systemic", "locoregional", "surveillance")
+# The workup and imaging done along the way: the result folds these sections' recommendations under
+# one heading after the management (every complete walk gets chromogranin A, CT/MRI, EUS and SSTR
+# PET; a functioning tumour adds its hormone panel). Cautions and the rest stay in full.
+FOLDED_SECTIONS = ("workup", "imaging")
 
 
 def plan(snapshot: engine.Snapshot, result: engine.Evaluation) -> str:
@@ -261,17 +267,30 @@ def _reason(snapshot: engine.Snapshot, condition: engine.Condition, value: Any) 
 
 
 def grouped(
-    recs: list[RecView], *, include_cautions: bool = True
+    recs: list[RecView], *, include_cautions: bool = True, include_folded: bool = True
 ) -> list[tuple[StrOrPromise, list[RecView]]]:
     groups: dict[str, list[RecView]] = {}
     for rec in recs:
         if rec.section == "caution" and not include_cautions:
+            continue
+        if rec.section in FOLDED_SECTIONS and not include_folded:
             continue
         groups.setdefault(rec.section, []).append(rec)
     return [
         (SECTION_LABELS.get(section, section), groups[section])
         for section in SECTION_ORDER
         if section in groups
+    ]
+
+
+def done_along_the_way(recs: list[RecView]) -> list[RecView]:
+    """The workup and imaging recommendations, in section order: the result folds them."""
+    return [
+        rec
+        for section in SECTION_ORDER
+        if section in FOLDED_SECTIONS
+        for rec in recs
+        if rec.section == section
     ]
 
 
@@ -351,59 +370,77 @@ def report_text(
     *,
     snapshot: engine.Snapshot,
     result: engine.Evaluation,
-    trail_items: list[TrailItem],
     recs: list[RecView],
-    trace: list[TraceStep],
     version: Any,
     changed_at: datetime,
-    walk_url: str,
     newer: Sequence[NoteView] = (),
 ) -> str:
-    """A plain-text summary of a complete walk, to paste into a clinical note."""
+    """A note of a complete walk to paste into the clinical record: the plan, the deciding inputs,
+    the cautions, the management by section, the pathway and its version, when the walk last changed
+    (local time) and the references cited. No routing trace and no link: the note stands alone."""
     outcome = snapshot.nodes[result.outcome].title if result.outcome else ""
+    title = snapshot.title or snapshot.pathway
     if version.published_at:
-        published = date_format(localtime(version.published_at), "j F Y")
-        version_label = _("Pathway version %(number)s, published %(date)s") % {
+        heading = _("%(title)s, pathway version %(number)s (published %(date)s)") % {
+            "title": title,
             "number": version.number,
-            "date": published,
+            "date": date_format(localtime(version.published_at), "j F Y"),
         }
     else:
-        version_label = _("Pathway version %(number)s (not published)") % {"number": version.number}
-    changed = date_format(localtime(changed_at), "j F Y, H:i e")
+        heading = _("%(title)s, pathway version %(number)s (not published)") % {
+            "title": title,
+            "number": version.number,
+        }
     lines = [
-        snapshot.title or snapshot.pathway,
-        version_label,
-        _("Walk: %(url)s (last changed %(date)s)") % {"url": walk_url, "date": changed},
-        "",
-        _("Inputs:"),
+        heading,
+        _("Walk last changed %(date)s") % {"date": local_time_text(changed_at)},
+        _("Plan: %(plan)s") % {"plan": plan(snapshot, result)},
     ]
-    lines += [f"- {item.label}: {item.value}" for item in trail_items]
-    lines += ["", _("Plan: %(plan)s") % {"plan": plan(snapshot, result)}]
-    lines += [_("Management: %(outcome)s") % {"outcome": outcome}]
+    # Every answer on the path (the deciding ones among them), with units, on one line.
+    answers = result.answers
+    asked = dict.fromkeys(
+        key for slug in result.path for key in snapshot.nodes[slug].fields if key in answers
+    )
+    if asked:
+        shown = "; ".join(
+            f"{snapshot.variables[key].label} {translated(snapshot.variables[key].display(answers[key]))}"
+            for key in asked
+        )
+        lines.append(_("Inputs: %(inputs)s") % {"inputs": shown})
     cautions = [rec for rec in recs if rec.caution]
     if cautions:
-        lines += ["", _("CAUTIONS:")]
+        lines.append(_("CAUTIONS:"))
         lines += [f"- {_cited(rec)}" for rec in cautions]
-    for label, group in grouped(recs, include_cautions=False):
-        lines += ["", f"{label}:"]
-        lines += [f"- {_cited(rec)}" for rec in group]
-    if trace:
-        lines += ["", _("Why (decisions on this path):")]
-        for number, step in enumerate(trace, start=1):
-            reasons = "; ".join(step.reasons) or _("always")
-            lines.append(f"{number}. {step.node_title}: {reasons} -> {step.target_title}")
+    lines.append(_("Management: %(outcome)s") % {"outcome": outcome})
+    for label, group in grouped(recs, include_cautions=False, include_folded=False):
+        lines.append(f"- {label}: {'; '.join(_titled(rec) for rec in group)}")
+    done = done_along_the_way(recs)
+    if done:
+        lines.append(
+            _("Workup done along the way: %(items)s") % {"items": "; ".join(_titled(rec) for rec in done)}
+        )
     if newer:
-        lines += ["", _("Newer guidance differs from the source here:")]
-        lines += [f"- {_note_line(note)}" for note in newer]
+        sources = "; ".join(dict.fromkeys(note.source for note in newer))
+        lines.append(_("Newer guidance differs from the source here: %(sources)s") % {"sources": sources})
     references = cited_references(snapshot, recs)
     if references:
-        lines += ["", _("References:")]
-        lines += [f"[{ref.label}] {ref.citation}" for ref in references]
-    lines += [
-        "",
-        _("Decision support only; it does not replace clinical judgement or multidisciplinary review."),
-    ]
-    return "\n".join(lines)
+        lines.append(_("References:"))
+        lines += [f"[{ref.label}] {_reference_line(ref)}" for ref in references]
+    lines.append(
+        _("Decision support only; it does not replace clinical judgement or multidisciplinary review.")
+    )
+    return "\n".join(" ".join(line.split()) for line in lines)
+
+
+def local_time_text(moment: datetime) -> str:
+    """``moment`` in the server's time zone (settings.TIME_ZONE), as the report shows it; the page's
+    script rewrites it in the browser's own time zone."""
+    return date_format(localtime(moment), "j F Y, H:i T")
+
+
+def _titled(rec: RecView) -> str:
+    labels = "".join(f"[{ref.label}]" for ref in rec.citations)
+    return f"{rec.title} {labels}" if labels else rec.title
 
 
 def _cited(rec: RecView) -> str:
@@ -412,9 +449,10 @@ def _cited(rec: RecView) -> str:
     return " ".join(part for part in (f"{rec.title}:" if text else rec.title, text, labels) if part)
 
 
-def _note_line(note: NoteView) -> str:
-    source = f"{note.source} {note.url}" if note.url else note.source
-    checked = (
-        _("checked %(date)s") % {"date": date_format(note.checked_on, "j F Y")} if note.checked_on else ""
-    )
-    return " ".join(f"{note.text} ({'; '.join(p for p in (source, checked) if p)})".split())
+def _reference_line(ref: engine.Reference) -> str:
+    # A reference with neither a year nor a link (one the source cites without listing) keeps its
+    # note, which says so, rather than reading as a real one.
+    parts = [ref.citation, ref.url]
+    if ref.note and not ref.url and not YEAR.search(ref.citation):
+        parts.append(f"({ref.note})")
+    return " ".join(part for part in parts if part)

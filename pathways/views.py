@@ -246,7 +246,9 @@ def _render_walk(
             plan=presentation.plan(snapshot, result),
             key_inputs=presentation.key_inputs(snapshot, result),
             cautions=[rec for rec in recs if rec.section == "caution"],
-            sections=presentation.grouped(recs, include_cautions=False),
+            sections=presentation.grouped(recs, include_cautions=False, include_folded=False),
+            done_along_the_way=presentation.done_along_the_way(recs),
+            cited={ref.label for ref in presentation.cited_references(snapshot, recs)},
             trace=presentation.trace_steps(snapshot, result),
             notes=presentation.interpretation_notes(snapshot, result),
             newer=presentation.newer_guidance(snapshot, result, walk.answers),
@@ -258,14 +260,12 @@ def _render_walk(
         context["report_text"] = presentation.report_text(
             snapshot=snapshot,
             result=result,
-            trail_items=context["trail"],
             recs=recs,
-            trace=context["trace"],
             version=walk.version,
             changed_at=walk.updated_at,
-            walk_url=context["walk_url"],
             newer=context["newer"],
         )
+        context["report_time"] = presentation.local_time_text(walk.updated_at)
     else:
         template = "pathways/step.html"
         step_node = snapshot.nodes[showing]

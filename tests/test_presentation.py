@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from pathways import engine, presentation
@@ -94,30 +94,127 @@ def test_without_the_walk_recommendations_have_no_why(snapshot: engine.Snapshot)
     assert rec.decisions == () and rec.given_at == "" and rec.conditions == ()
 
 
-def test_report_text_is_plain_and_has_inputs_with_units_cautions_why_and_references(
-    snapshot: engine.Snapshot,
-) -> None:
-    result = engine.evaluate(snapshot, INSULINOMA_BODY)
-    recs = presentation.rec_views(snapshot, result.recommendations, result)
-    text = presentation.report_text(
+VERSION = SimpleNamespace(number=3, published_at=datetime(2026, 1, 5, tzinfo=UTC))
+CHANGED_AT = datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
+MAX_NOTE_LINES = 25
+
+
+def note_of(
+    snapshot: engine.Snapshot, answers: dict[str, Any], result: engine.Evaluation | None = None
+) -> str:
+    result = result or engine.evaluate(snapshot, answers)
+    return presentation.report_text(
         snapshot=snapshot,
         result=result,
-        trail_items=presentation.trail(snapshot, result, INSULINOMA_BODY, "pnet", uuid.uuid4()),
-        recs=recs,
-        trace=presentation.trace_steps(snapshot, result),
-        version=SimpleNamespace(number=3, published_at=datetime(2026, 1, 5, tzinfo=UTC)),
-        changed_at=datetime(2026, 2, 1, 9, 30, tzinfo=UTC),
-        walk_url="https://example.org/pathways/pnet/walks/x/",
+        recs=presentation.rec_views(snapshot, result.recommendations, result),
+        version=VERSION,
+        changed_at=CHANGED_AT,
+        newer=presentation.newer_guidance(snapshot, result, answers),
     )
-    assert "Pathway version 3, published 5 January 2026" in text
-    assert "- Tumour size: 1.8 cm" in text
-    assert f"Management: {snapshot.nodes['surgery_body_tail'].title}" in text
-    cautions = text.split("CAUTIONS:\n")[1].split("\n\n")[0].splitlines()
+
+
+@override_settings(TIME_ZONE="Europe/Berlin")
+def test_the_note_has_the_plan_inputs_with_units_cautions_management_version_and_local_time(
+    snapshot: engine.Snapshot,
+) -> None:
+    text = note_of(snapshot, INSULINOMA_BODY)
+    lines = text.splitlines()
+    assert lines[0] == f"{snapshot.title}, pathway version 3 (published 5 January 2026)"
+    assert lines[1] == "Walk last changed 1 February 2026, 10:30 CET"  # TIME_ZONE, not UTC
+    assert lines[2].startswith("Plan: ")
+    inputs = next(line for line in lines if line.startswith("Inputs: "))
+    assert "Tumour size 1.8 cm" in inputs and "Tumour location Pancreatic body" in inputs
+    cautions = text.split("CAUTIONS:\n")[1].split("\nManagement:")[0].splitlines()
     assert len(cautions) == 3 and all(line.startswith("- ") for line in cautions)
-    assert re.search(r"^1\. Which functional syndrome is suspected\?: Suspected syndrome is ", text, re.M)
-    assert "Biochemical result is not Nonfunctioning (answer: Insulinoma)" in text
-    assert "\n[1] " in text and "https://example.org/pathways/pnet/walks/x/" in text
-    assert "<" not in text and "data-code" not in text
+    assert f"Management: {snapshot.nodes['surgery_body_tail'].title}" in text
+    assert "\n- Surgery: Resect regardless of size [2][4]; Location-appropriate resection [4]\n" in text
+    assert re.search(r"^Workup done along the way: Baseline markers \[1\]; Insulinoma tests", text, re.M)
+    assert "\n[3] Neuroendocrine pancreatic tumors: guidelines for management and update." in text
+    assert (
+        "\n[4] Reference 4 of the source summary. (The source cites reference 4 but does not list it" in text
+    )
+    # No routing trace, no link, no markup.
+    assert "->" not in text and "Why" not in text and "http" not in text and "/walks/" not in text
+    assert "<" not in text and "data-code" not in text and "UTC" not in text
+
+
+def note_size(snapshot: engine.Snapshot, answers: dict[str, Any], result: engine.Evaluation) -> int:
+    """How many lines a class's note can take beyond its fixed ones: a line per caution, per
+    management section and per cited reference, and one for newer guidance."""
+    recs = result.recommendations
+    folded = presentation.FOLDED_SECTIONS
+    return (
+        sum(1 for rec in recs if rec.section == "caution")
+        + len({rec.section for rec in recs if rec.section != "caution" and rec.section not in folded})
+        + len({label for rec in recs for label in rec.citations})
+        + bool(engine.newer_guidance(snapshot, result, answers))
+    )
+
+
+@pytest.mark.parametrize("document", ["pnet_document", "pnet_v2_document"])
+def test_every_outcome_gives_a_note_of_at_most_25_lines_with_its_parts(
+    request: pytest.FixtureRequest, document: str
+) -> None:
+    """For each outcome, the note of its longest class of case (and so of every class)."""
+    snapshot = engine.snapshot_from_document(request.getfixturevalue(document))
+    longest: dict[str, tuple[int, dict[str, Any], engine.Evaluation]] = {}
+    for answers, result in engine.enumerate_cases(snapshot):
+        assert result.outcome is not None
+        size = note_size(snapshot, answers, result)
+        if result.outcome not in longest or size > longest[result.outcome][0]:
+            longest[result.outcome] = (size, answers, result)
+    assert set(longest) == {slug for slug, node in snapshot.nodes.items() if node.kind == "outcome"}
+    for outcome, (size, answers, result) in longest.items():
+        text = note_of(snapshot, answers, result)
+        lines = text.splitlines()
+        assert len(lines) <= MAX_NOTE_LINES, (outcome, len(lines), text)
+        assert len(lines) > size, text  # each counted part has its own line
+        assert lines[0].startswith(f"{snapshot.title}, pathway version 3")
+        assert lines[1].startswith("Walk last changed ")
+        assert f"Plan: {presentation.plan(snapshot, result)}" in lines
+        assert f"Management: {snapshot.nodes[outcome].title}" in lines
+        for item in presentation.key_inputs(snapshot, result):
+            assert f"{item.label} {item.value}" in text, item
+        for rec in result.recommendations:
+            assert rec.title in text, rec.code
+            for label in rec.citations:
+                assert f"\n[{label}] {snapshot.references[label].citation}" in text, label
+        assert "->" not in text and "http" not in text and "/walks/" not in text
+
+
+@pytest.mark.parametrize("document", ["pnet_document", "pnet_v2_document"])
+def test_the_folded_workup_is_what_every_walk_gets_before_its_plan(
+    request: pytest.FixtureRequest, document: str
+) -> None:
+    """The result folds the workup and imaging sections: over every class of case, that is each
+    recommendation every complete walk gets except the multidisciplinary review, and only
+    recommendations given at a workup or imaging step (done before the plan)."""
+    snapshot = engine.snapshot_from_document(request.getfixturevalue(document))
+    folded_sections = presentation.FOLDED_SECTIONS
+    every: set[str] | None = None
+    for _answers, result in engine.enumerate_cases(snapshot):
+        for rec in result.recommendations:
+            if rec.section in folded_sections:
+                assert snapshot.nodes[result.why[rec.code].node].stage in ("workup", "imaging"), rec.code
+        codes = set(result.codes)
+        every = codes if every is None else every & codes
+    assert every is not None
+    folded = {code for code in every if snapshot.recommendations[code].section in folded_sections}
+    assert every - folded == {"general.multidisciplinary"}
+    assert folded == {"workup.cga_5hiaa", "imaging.ct_mri", "imaging.sstr_pet", "imaging.eus"}
+    # The result's fold holds exactly those sections, in section order, and the sections do not.
+    result = engine.evaluate(snapshot, INSULINOMA_BODY)
+    recs = presentation.rec_views(snapshot, result.recommendations, result)
+    done = [rec.code for rec in presentation.done_along_the_way(recs)]
+    assert done == [
+        "workup.cga_5hiaa",
+        "workup.insulinoma_panel",
+        "imaging.ct_mri",
+        "imaging.sstr_pet",
+        "imaging.eus",
+    ]
+    shown = presentation.grouped(recs, include_cautions=False, include_folded=False)
+    assert {rec.code for _, group in shown for rec in group}.isdisjoint(done)
 
 
 @pytest.mark.django_db
@@ -140,7 +237,7 @@ def test_walk_pages_show_the_flowchart_and_the_result_the_report_text(
     assert "data-code" not in svg
     codes = re.findall(r'data-code="([^"]+)"', html)
     assert len(codes) == len(set(codes))
-    assert 'id="report-text"' in html and "- Tumour size: 1.8 cm" in html
+    assert 'id="report-text"' in html and "Tumour size 1.8 cm" in html
     assert f"/pathways/pnet/walks/{walk.pk}/" in html
     assert "Why this was recommended" in html
 

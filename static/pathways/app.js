@@ -93,8 +93,35 @@
     document.querySelectorAll("[data-needs-js][hidden]").forEach(function (element) { element.hidden = false; });
   }
 
+  // Times are rendered in the server's time zone; the browser shows them in its own (the ward's).
+  var LOCAL_TIME = { day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" };
+
+  function localTime(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) { return ""; }
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, LOCAL_TIME).format(date);
+    } catch (error) { return ""; }
+  }
+
+  function localiseTimes() {
+    document.querySelectorAll("time[data-local-time]").forEach(function (element) {
+      var text = localTime(element.getAttribute("datetime"));
+      if (text) { element.textContent = text; }
+    });
+    document.querySelectorAll("textarea[data-local-time-text]").forEach(function (area) {
+      var server = area.getAttribute("data-local-time-text");
+      var text = localTime(area.getAttribute("data-local-time-at"));
+      if (server && text && area.value.indexOf(server) >= 0) {
+        area.value = area.value.replace(server, text);
+        area.removeAttribute("data-local-time-text");
+      }
+    });
+  }
+
   function restoreFlowchart() {
     revealScriptedControls();
+    localiseTimes();
     var details = document.querySelector("details.flowchart-details");
     if (details && rememberedOpen()) { details.open = true; }
     centreCurrentNode(document);
@@ -202,6 +229,23 @@
     }
   }
 
+  // The report prints without the flowchart; this prints it too, on a page of its own.
+  function printWithFlowchart() {
+    var root = document.documentElement;
+    root.classList.add("print-flowchart");
+    window.addEventListener("afterprint", function () { root.classList.remove("print-flowchart"); }, { once: true });
+    window.print();
+  }
+
+  window.addEventListener("beforeprint", function () {
+    var now = new Date().toISOString();
+    document.querySelectorAll("time[data-print-time]").forEach(function (element) {
+      element.setAttribute("datetime", now);
+      var text = localTime(now);
+      if (text) { element.textContent = text; }
+    });
+  });
+
   // A citation link inside a closed <details> (the references list) opens it first.
   function openReference(link) {
     var id = (link.getAttribute("href") || "").slice(1);
@@ -217,6 +261,7 @@
     if (element.matches("a.cite")) { openReference(element); return; }
     var action = element.getAttribute("data-action");
     if (action === "print") { window.print(); }
+    if (action === "print-flowchart") { printWithFlowchart(); }
     if (action === "copy-text") { copyText(element); }
   });
 })();
