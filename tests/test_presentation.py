@@ -14,6 +14,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from pathways import engine, presentation
+from pathways.document import snapshot_from_document
 from pathways.models import Walk
 from tests import cases
 
@@ -156,7 +157,7 @@ def test_every_outcome_gives_a_note_of_at_most_25_lines_with_its_parts(
     request: pytest.FixtureRequest, document: str
 ) -> None:
     """For each outcome, the note of its longest class of case (and so of every class)."""
-    snapshot = engine.snapshot_from_document(request.getfixturevalue(document))
+    snapshot = snapshot_from_document(request.getfixturevalue(document))
     longest: dict[str, tuple[int, dict[str, Any], engine.Evaluation]] = {}
     for answers, result in engine.enumerate_cases(snapshot):
         assert result.outcome is not None
@@ -189,7 +190,7 @@ def test_the_folded_workup_is_what_every_walk_gets_before_its_plan(
     """The result folds the workup and imaging sections: over every class of case, that is each
     recommendation every complete walk gets except the multidisciplinary review, and only
     recommendations given at a workup or imaging step (done before the plan)."""
-    snapshot = engine.snapshot_from_document(request.getfixturevalue(document))
+    snapshot = snapshot_from_document(request.getfixturevalue(document))
     folded_sections = presentation.FOLDED_SECTIONS
     every: set[str] | None = None
     for _answers, result in engine.enumerate_cases(snapshot):
@@ -226,7 +227,10 @@ def test_walk_pages_show_the_flowchart_and_the_result_the_report_text(
     step = client.get(reverse("pathways:walk_step", args=["pnet", walk.pk, "syndrome"])).content.decode()
     chart_url = reverse("pathways:walk_flowchart", args=["pnet", walk.pk])
     assert "<svg" not in step, "the step's flowchart loads when its panel is opened"
-    assert f'hx-get="{chart_url}?step=syndrome"' in step and f'href="{chart_url}?step=syndrome"' in step
+    assert (
+        f'hx-get="{chart_url}?step=syndrome"' in step
+        and f'href="{chart_url}?step=syndrome#fc-current"' in step
+    )
 
     walk.answers = {**INSULINOMA_BODY}
     walk.save()
@@ -255,16 +259,16 @@ def test_flowchart_view_full_page_partial_current_step_and_wrong_method(
     full = client.get(url)
     assert full.status_code == 200 and "<html" in full.content.decode()
     assert "HX-Request" in full["Vary"]
-    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="extent"', full.content.decode())
+    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*"[^>]* data-node="extent"', full.content.decode())
     assert reverse("pathways:walk_step", args=["pnet", walk.pk, "extent"]) in full.content.decode()
 
     partial = client.get(url, {"step": "syndrome"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial and partial.count("<svg") == 1
-    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="syndrome"', partial)
+    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*"[^>]* data-node="syndrome"', partial)
     assert "data-code" not in partial
 
     not_on_path = client.get(url, {"step": "ki67"}).content.decode()
-    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*" data-node="extent"', not_on_path)
+    assert re.search(r'<g class="[^"]*\bcurrent\b[^"]*"[^>]* data-node="extent"', not_on_path)
     assert client.post(url).status_code == 405
     assert client.get(reverse("pathways:walk_flowchart", args=["pnet", uuid.uuid4()])).status_code == 404
 

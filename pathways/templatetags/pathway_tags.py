@@ -26,21 +26,22 @@ def safe_href_filter(url: str) -> str:
 
 
 @register.simple_tag
-def recommendation(rec: Any) -> SafeString:
+def recommendation(rec: Any, folded: bool = False) -> SafeString:
     """``pathways/_rec.html`` for ``rec``, rendered once per distinct recommendation and language.
 
     Every step re-renders all the recommendations given so far, each with its why-trace; they
     only change when the path before them does, so most are the same as on the previous step.
     The key is the whole (frozen) view of the recommendation, so a changed one renders anew.
+    ``folded``: only the title shows until it is opened (the workup done along the way).
     """
     if settings.DEBUG:  # templates reload while developing
-        return render_to_string("pathways/_rec.html", {"rec": rec})
+        return render_to_string("pathways/_rec.html", {"rec": rec, "folded": folded})
     try:
-        return _rendered_recommendation(rec, get_language())
+        return _rendered_recommendation(rec, get_language(), folded)
     except TypeError:  # not hashable: render without the cache
-        return render_to_string("pathways/_rec.html", {"rec": rec})
+        return render_to_string("pathways/_rec.html", {"rec": rec, "folded": folded})
 
 
 @lru_cache(maxsize=4096)
-def _rendered_recommendation(rec: Any, language: str | None) -> SafeString:
-    return render_to_string("pathways/_rec.html", {"rec": rec})
+def _rendered_recommendation(rec: Any, language: str | None, folded: bool) -> SafeString:
+    return render_to_string("pathways/_rec.html", {"rec": rec, "folded": folded})

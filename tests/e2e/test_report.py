@@ -68,8 +68,8 @@ def test_every_outcome_prints_on_at_most_two_a4_pages(page: Page) -> None:
     # along the way prints as its titles.
     page.emulate_media(media="print")
     expect(page.locator(".flowchart-section")).to_be_hidden()
-    expect(page.locator(".done-along .done-titles")).to_be_visible()
-    expect(page.locator(".done-along [data-code]").first).to_be_hidden()
+    expect(page.locator(".done-along .rec-fold > summary").first).to_be_visible()
+    expect(page.locator(".done-along .rec-text").first).to_be_hidden()
     page.emulate_media(media="screen")
     page.get_by_role("button", name="Print with flowchart").wait_for()
     page.evaluate("() => document.documentElement.classList.add('print-flowchart')")

@@ -79,22 +79,12 @@ class Wizard:
         return self.form.locator(f'[name="{key}"]')
 
     def codes(self) -> frozenset[str]:
-        """Recommendation codes shown on the page: visible, or in a folded group (a closed
-        ``details[data-fold]``, "Workup done along the way") that is itself visible."""
+        """Recommendation codes visible on the page (a folded one shows its title)."""
         return frozenset(
-            self.page.locator("[data-code]").evaluate_all(
-                """elements => elements.filter(element => {
-                    const fold = element.closest("details[data-fold]:not([open])");
-                    return (fold || element).checkVisibility();
-                }).map(element => element.dataset.code)"""
+            self.page.locator("[data-code]:visible").evaluate_all(
+                "elements => elements.map(element => element.dataset.code)"
             )
         )
-
-    def unfold(self) -> None:
-        """Open the folded groups of recommendations, so that each one is visible."""
-        for summary in self.page.locator("details[data-fold]:not([open]) > summary").all():
-            summary.click()
-        expect(self.page.locator("details[data-fold]:not([open])")).to_have_count(0)
 
     def trail_keys(self) -> list[str]:
         return self.page.locator("[data-change]").evaluate_all(
