@@ -146,7 +146,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en-gb", "English")]
-TIME_ZONE = "UTC"
+# The hospital's time zone: times on the pages and in the note for the record are in it (the
+# browser rewrites them in its own local time when JavaScript runs).
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE") or "UTC"
 USE_I18N = True
 USE_TZ = True
 
