@@ -240,6 +240,7 @@ def find(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[StaleText]:
     if not changes:
         return []
     units = {item["key"]: item.get("unit") or "" for item in new.get("variables") or ()}
+    labels = {item["key"]: item.get("label") or item["key"] for item in new.get("variables") or ()}
     by_old: dict[tuple[str, float], list[ThresholdChange]] = {}
     for change in changes:
         by_old.setdefault((change.variable, change.old), []).append(change)
@@ -260,19 +261,23 @@ def find(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[StaleText]:
                         variable=variable,
                         old=value,
                         stated=tuple(stated),
-                        change=_describe(moved, unit),
+                        change=_describe(moved, labels.get(variable, variable), unit),
                         node=node,
                     )
                 )
     return found
 
 
-def _describe(moved: list[ThresholdChange], unit: str) -> str:
-    """ "> 2 cm → > 2.5 cm (edge a → b, edge c → d)", one clause per distinct move."""
-    wheres: dict[str, list[str]] = {}
+def _describe(moved: list[ThresholdChange], label: str, unit: str) -> str:
+    """ "Tumour size > 2 cm → > 2.5 cm (4 conditions)", one clause per distinct move."""
+    counts: dict[str, int] = {}
     for change in moved:
-        wheres.setdefault(change.describe(unit), []).append(change.where)
-    return "; ".join(f"{move} ({', '.join(sorted(places))})" for move, places in sorted(wheres.items()))
+        move = change.describe(unit)
+        counts[move] = counts.get(move, 0) + 1
+    return "; ".join(
+        f"{label} {move} ({count} condition{'s' if count > 1 else ''})"
+        for move, count in sorted(counts.items())
+    )
 
 
 def unconfirmed(stale: list[StaleText], confirmed: Any) -> list[StaleText]:

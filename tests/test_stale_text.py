@@ -116,7 +116,10 @@ def test_moving_formal_resection_lists_exactly_the_texts_that_state_2_cm(
     assert all(item.variable == "tumor_size_cm" and item.old == 2.0 for item in found)
     small = next(item for item in found if item.name == "caution.small_tumor_malignant_potential")
     assert small.stated == ("1-2 cm",)
-    assert "> 2 cm → > 2.5 cm" in small.change and "≤ 2 cm → ≤ 2.5 cm" in small.change
+    assert (
+        "> 2 cm → > 2.5 cm (4 conditions)" in small.change
+        and "≤ 2 cm → ≤ 2.5 cm (5 conditions)" in small.change
+    )
     assert "still correct" in small.message()
 
 

@@ -23,8 +23,8 @@
           } else {
             button.textContent = "Publishing…";
           }
-          // Disabled after this event, so the browser still sends the form.
-          window.setTimeout(function () { button.disabled = true; }, 0);
+          // The submit event has fired: the form is sent with or without its (unnamed) button.
+          button.disabled = true;
         }
       });
     });
