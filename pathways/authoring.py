@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import threading
 from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from . import validation
+from . import engine, stale_text, validation
 from .content_io import content_hash, export_document, import_document
-from .models import ImmutableVersionError, PathwayVersion, Walk
+from .models import GateReport, ImmutableVersionError, PathwayVersion, Walk
 from .services import start_walk
 
 
@@ -47,32 +51,158 @@ def check_version(version: PathwayVersion) -> validation.Report:
         report = _kept(digest)
         if report is not None:
             return validation.with_change_note(report, note)
-    return check(export_document(version))
+        return check(export_document(version))
+    document = export_document(version)
+    report = check(document)
+    stale = stale_text.unconfirmed(stale_texts(version, document), _confirmed(version))
+    return replace(
+        report, problems=[*report.problems, *(_problem(item, validation.WARNING) for item in stale)]
+    )
+
+
+# Texts that still state a moved threshold ---------------------------------------------------------
+
+
+def base_of(version: PathwayVersion) -> PathwayVersion | None:
+    """What a draft is compared with: the version it was copied from, else the published one."""
+    if version.based_on_id:
+        return PathwayVersion.objects.filter(pk=version.based_on_id).first()
+    return (
+        PathwayVersion.objects.filter(pathway=version.pathway_id, status=PathwayVersion.Status.PUBLISHED)
+        .exclude(pk=version.pk)
+        .first()
+    )
+
+
+_documents: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+
+
+def document_of(version: PathwayVersion) -> dict[str, Any]:
+    """The document of a published or retired version, kept by its content hash (it cannot change)."""
+    if version.is_draft or not version.content_hash:
+        return export_document(version)
+    key = (version.pk, version.content_hash)
+    with _reports_lock:
+        document = _documents.get(key)
+    if document is None:
+        document = export_document(version)
+        with _reports_lock:
+            _documents[key] = document
+            while len(_documents) > _REPORTS_KEPT:
+                _documents.popitem(last=False)
+    return document
+
+
+def stale_texts(
+    version: PathwayVersion, document: dict[str, Any] | None = None
+) -> list[stale_text.StaleText]:
+    """The texts of a draft that still state a threshold it moved (``document``: its export)."""
+    base = base_of(version)
+    if base is None:
+        return []
+    return stale_text.find(document_of(base), document or export_document(version))
+
+
+def _confirmed(version: PathwayVersion) -> dict[str, Any]:
+    return PathwayVersion.objects.filter(pk=version.pk).values_list("confirmed_texts", flat=True).get() or {}
+
+
+def _problem(item: stale_text.StaleText, severity: str) -> validation.Problem:
+    return validation.Problem(severity, stale_text.CODE, item.message(), item.node)
+
+
+def confirm_texts(version: PathwayVersion, keys: Any, *, user: Any = None) -> int:
+    """Record that the stale texts named by ``keys`` were read and are still correct; count them.
+
+    Only keys of texts that are stale now are kept, so a key made up or of a text since changed
+    confirms nothing. The version's revision is left alone: confirming is not an edit of content.
+    """
+    with transaction.atomic():
+        version = PathwayVersion.objects.select_for_update().get(pk=version.pk)
+        require_draft(version)
+        wanted = set(keys or ())
+        stale = [item for item in stale_texts(version) if item.key in wanted]
+        if not stale:
+            return 0
+        confirmed = dict(version.confirmed_texts or {})
+        when = timezone.now().isoformat(timespec="seconds")
+        by = getattr(user, "get_username", lambda: "")()
+        for item in stale:
+            confirmed[item.key] = {"where": item.where, "stated": list(item.stated), "by": by, "at": when}
+        PathwayVersion.objects.filter(pk=version.pk, status=PathwayVersion.Status.DRAFT).update(
+            confirmed_texts=confirmed
+        )
+        return len(stale)
 
 
 def _kept(key: str) -> validation.Report | None:
+    """The report on the content hashed ``key``: kept by this process, else stored by any."""
     with _reports_lock:
         report = _reports.get(key)
         if report is not None:
             _reports.move_to_end(key)
-        return report
+            return report
+    stored = GateReport.objects.filter(key=_stored_key(key)).first()
+    if stored is None:
+        return None
+    report = validation.Report(
+        problems=[validation.Problem(**problem) for problem in stored.problems],
+        classes=stored.classes,
+        seconds=stored.seconds,
+    )
+    _keep(key, report)
+    return report
+
+
+def _keep(key: str, report: validation.Report) -> None:
+    with _reports_lock:
+        _reports[key] = report
+        while len(_reports) > _REPORTS_KEPT:
+            _reports.popitem(last=False)
+
+
+def _gate_fingerprint() -> str:
+    """Names the gate's code: a stored report counts only for the code that made it."""
+    digest = hashlib.sha256()
+    for module in (validation, engine):
+        digest.update(Path(inspect.getfile(module)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_FINGERPRINT = _gate_fingerprint()
+
+
+def _stored_key(key: str) -> str:
+    return f"{key}:{_FINGERPRINT}"
 
 
 def check(document: dict[str, Any]) -> validation.Report:
     """The publish gate's report for ``document``.
 
     The gate reads the clinical content and, of the version block, only the change note; the
-    content's part is kept by its hash, so a draft copied from a checked version, or a publish right
-    after its publish page, reuses it instead of enumerating every class of walk again.
+    content's part is kept by its hash (in this process and in the database, for every process), so
+    a draft copied from a checked version, or a publish right after its publish page, reuses it
+    instead of enumerating every class of walk again.
     """
     key = content_hash(document)
     report = _kept(key)
     if report is None:
         report = validation.check_document({**document, "version": {}})
-        with _reports_lock:
-            _reports[key] = report
-            while len(_reports) > _REPORTS_KEPT:
-                _reports.popitem(last=False)
+        _keep(key, report)
+        GateReport.objects.bulk_create(
+            [
+                GateReport(
+                    key=_stored_key(key),
+                    problems=[
+                        {"severity": p.severity, "code": p.code, "message": p.message, "node": p.node}
+                        for p in report.problems
+                    ],
+                    classes=report.classes,
+                    seconds=report.seconds,
+                )
+            ],
+            ignore_conflicts=True,
+        )
     return validation.with_change_note(report, (document.get("version") or {}).get("note"))
 
 
@@ -107,6 +237,9 @@ def publish(version: PathwayVersion, *, note: str, user: Any = None) -> PathwayV
     report = check(document)
     if report.errors:
         raise PublishRefused(report.errors)
+    stale = stale_text.unconfirmed(stale_texts(version, document), version.confirmed_texts)
+    if stale:
+        raise PublishRefused([_problem(item, validation.ERROR) for item in stale])
     for previous in PathwayVersion.objects.select_for_update().filter(
         pathway=version.pathway_id, status=PathwayVersion.Status.PUBLISHED
     ):

@@ -6,7 +6,9 @@ described the way the wizard shows them (“Ki-67 index > 20 %”), edges by the
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +22,58 @@ REMOVED = "removed"
 CHANGED = "changed"
 
 
+EQUAL = "equal"
+DELETED = "delete"
+INSERTED = "insert"
+_TOKEN = re.compile(r"\s+|[^\s]+")
+_CONTEXT = 8  # words kept either side of a change; longer unchanged runs are elided
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     kind: str
     area: str
     text: str
     node: str | None = None
+    words: tuple[tuple[str, str], ...] = ()  # a text change word by word, see word_diff
+
+
+def word_diff(before: str, after: str, *, context: int = _CONTEXT) -> tuple[tuple[str, str], ...]:
+    """``before`` → ``after`` as (EQUAL | DELETED | INSERTED, text) runs, compared word by word.
+
+    Whitespace is kept, so the runs joined read as the texts; an unchanged run of more than
+    ``2 * context`` words keeps ``context`` words either side of the changes, with "…" between.
+    """
+    a, b = _TOKEN.findall(before or ""), _TOKEN.findall(after or "")
+    runs: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            runs.append((EQUAL, _elide(a[i1:i2], context, first=i1 == 0, last=i2 == len(a))))
+            continue
+        if op in ("delete", "replace"):
+            runs.append((DELETED, "".join(a[i1:i2])))
+        if op in ("insert", "replace"):
+            runs.append((INSERTED, "".join(b[j1:j2])))
+    return tuple(run for run in runs if run[1])
+
+
+def _elide(tokens: list[str], context: int, *, first: bool, last: bool) -> str:
+    words = [index for index, token in enumerate(tokens) if not token.isspace()]
+    keep_head = 0 if first else context
+    keep_tail = 0 if last else context
+    if len(words) <= keep_head + keep_tail + 1 or context <= 0:
+        return "".join(tokens)
+    head = "".join(tokens[: words[keep_head - 1] + 2]) if keep_head else ""
+    tail = "".join(tokens[words[-keep_tail] - 1 :]) if keep_tail else ""
+    return f"{head}…{tail}"
+
+
+def _text_change(kind: str, area: str, text: str, node: str | None, before: Any, after: Any) -> Change:
+    """A change of a text, with its words compared when both sides are texts."""
+    texts = (before or "", after or "")
+    words = word_diff(*texts) if all(isinstance(side, str) for side in texts) else ()
+    return Change(kind, area, text, node, words)
 
 
 def diff_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
@@ -77,7 +125,9 @@ def _diff_pathway_text(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[C
         if before == after:
             continue
         text = f"The pathway's {label} now reads “{after}” (was “{before}”)." if key == "title" else ""
-        changes.append(Change(CHANGED, "pathway", text or f"The pathway's {label} changed."))
+        changes.append(
+            _text_change(CHANGED, "pathway", text or f"The pathway's {label} changed.", None, before, after)
+        )
     return changes
 
 
@@ -172,7 +222,16 @@ def _diff_nodes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
                 )
             )
         if a.get("body") != b.get("body"):
-            changes.append(Change(CHANGED, "step", f"Step {slug}: explanatory text changed.", slug))
+            changes.append(
+                _text_change(
+                    CHANGED,
+                    "step",
+                    f"Step {slug}: explanatory text changed.",
+                    slug,
+                    a.get("body"),
+                    b.get("body"),
+                )
+            )
         for name in ("kind", "stage"):
             if a.get(name) != b.get(name):
                 changes.append(
@@ -240,7 +299,16 @@ def _diff_edges(
                 )
             )
         if a.get("note") != b.get("note"):
-            changes.append(Change(CHANGED, "edge", f"Edge {key[0]} → {key[1]}: note changed.", key[0]))
+            changes.append(
+                _text_change(
+                    CHANGED,
+                    "edge",
+                    f"Edge {key[0]} → {key[1]}: note changed.",
+                    key[0],
+                    a.get("note"),
+                    b.get("note"),
+                )
+            )
     return changes
 
 
@@ -274,8 +342,28 @@ def _diff_recommendations(
     for code in sorted(before.keys() & after.keys()):
         a, b = before[code], after[code]
         where = (b.get("nodes") or [None])[0]
-        if a.get("text") != b.get("text") or a.get("title") != b.get("title"):
-            changes.append(Change(CHANGED, "recommendation", f"{code}: wording changed.", where))
+        if a.get("text") != b.get("text"):
+            changes.append(
+                _text_change(
+                    CHANGED,
+                    "recommendation",
+                    f"{code}: wording changed.",
+                    where,
+                    a.get("text"),
+                    b.get("text"),
+                )
+            )
+        if a.get("title") != b.get("title"):
+            changes.append(
+                _text_change(
+                    CHANGED,
+                    "recommendation",
+                    f"{code}: title changed.",
+                    where,
+                    a.get("title"),
+                    b.get("title"),
+                )
+            )
         if _conditions_key(a) != _conditions_key(b):
             changes.append(
                 Change(
@@ -306,9 +394,14 @@ def _diff_recommendations(
                     where,
                 )
             )
-        for name in ("section", "note"):
-            if a.get(name) != b.get(name):
-                changes.append(Change(CHANGED, "recommendation", f"{code}: {name} changed.", where))
+        if a.get("section") != b.get("section"):
+            changes.append(Change(CHANGED, "recommendation", f"{code}: section changed.", where))
+        if a.get("note") != b.get("note"):
+            changes.append(
+                _text_change(
+                    CHANGED, "recommendation", f"{code}: note changed.", where, a.get("note"), b.get("note")
+                )
+            )
     return changes
 
 
@@ -361,6 +454,11 @@ def _diff_keyed(
     ]
     for item in sorted(before.keys() & after.keys()):
         changed = [f for f in fields if before[item].get(f) != after[item].get(f)]
-        if changed:
+        if len(changed) == 1 and isinstance(after[item].get(changed[0]), str):
+            a, b = before[item].get(changed[0]), after[item].get(changed[0])
+            changes.append(
+                _text_change(CHANGED, label.lower(), f"{label} {item}: {changed[0]} changed.", None, a, b)
+            )
+        elif changed:
             changes.append(Change(CHANGED, label.lower(), f"{label} {item}: {', '.join(changed)} changed."))
     return changes

@@ -127,6 +127,15 @@ class PathwayVersion(models.Model):
     )
     content_hash = models.CharField(max_length=80, blank=True)
     revision = models.PositiveIntegerField(default=0, editable=False)
+    confirmed_texts = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Texts that still state a threshold the draft moved, confirmed as still correct: "
+            "by key (the text as it read when confirmed), who confirmed it and when."
+        ),
+    )
 
     # What the clinician reads about the pathway: part of the version, so it cannot change once
     # published (and is covered by the content hash, as the document's "pathway" block).
@@ -491,6 +500,23 @@ class GuidanceNoteCondition(Condition):
     note = models.ForeignKey(GuidanceNote, on_delete=models.CASCADE, related_name="conditions")
 
     history = HistoricalRecords()
+
+
+class GateReport(models.Model):
+    """The publish gate's report on a content, kept by the content's hash and the gate's own.
+
+    Validating a version enumerates every class of walk; the report is shared by every server
+    process, so the publish page, the publish and the page after it validate a content once.
+    """
+
+    key = models.CharField(max_length=120, unique=True, help_text=_("Content hash : gate fingerprint."))
+    problems = models.JSONField(default=list)
+    classes = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Walk(models.Model):

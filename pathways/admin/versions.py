@@ -192,6 +192,7 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
         form = PublishForm(request.POST or None)
         problems: list[validation.Problem] = []
         if request.method == "POST" and form.is_valid():
+            authoring.confirm_texts(version, request.POST.getlist("confirm"), user=request.user)
             try:
                 authoring.publish(version, note=form.cleaned_data["note"], user=request.user)
             except authoring.PublishRefused as refused:
@@ -213,6 +214,7 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
                 version, validation.Report(problems=problems, classes=report.classes)
             ),
             blocked=bool(report.errors),
+            **publish_context(version),
         )
 
     def new_draft_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -312,6 +314,28 @@ def _node_links(version: PathwayVersion) -> dict[str, str]:
     return {
         slug: reverse("admin:pathways_node_change", args=[pk])
         for pk, slug in Node.objects.filter(version=version).values_list("pk", "slug")
+    }
+
+
+def publish_context(version: PathwayVersion) -> dict[str, Any]:
+    """What the publish page shows beside the gate: the clinical diff against the version the draft
+    is compared with, and the texts that still state a threshold the draft moved."""
+    base = authoring.base_of(version)
+    if base is None:
+        return {"against": None, "changes": [], "stale": []}
+    document = export_document(version)
+    links = _node_links(version)
+    confirmed = PathwayVersion.objects.filter(pk=version.pk).values_list("confirmed_texts", flat=True).get()
+    return {
+        "against": base,
+        "changes": [
+            (change, links.get(change.node or ""))
+            for change in diff.diff_documents(authoring.document_of(base), document)
+        ],
+        "stale": [
+            (item, (confirmed or {}).get(item.key), links.get(item.node or ""))
+            for item in authoring.stale_texts(version, document)
+        ],
     }
 
 

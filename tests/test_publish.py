@@ -1,0 +1,206 @@
+"""The publish page: the word-by-word diff, texts that still state a moved threshold (confirmed
+before publishing), the publish itself, and "What's new" for clinicians."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from pathways import authoring, stale_text, validation
+from pathways.models import (
+    EdgeCondition,
+    GuidanceNote,
+    PathwayVersion,
+    Recommendation,
+    SafetyRuleCondition,
+)
+from tests.conftest import PUBLISHERS, logged_in, make_user
+from tests.walking import OBSERVATION_CASE, walk_with
+
+pytestmark = pytest.mark.django_db
+
+SMALL_CAUTION = "caution.small_tumor_malignant_potential"
+
+
+@pytest.fixture
+def draft(pnet_version: PathwayVersion) -> PathwayVersion:
+    return authoring.new_draft(pnet_version)
+
+
+@pytest.fixture
+def publisher_client(db: Any) -> Client:
+    return logged_in(make_user("pat", PUBLISHERS))
+
+
+def move_formal_resection(version: PathwayVersion, to: float = 2.5) -> None:
+    """Formal resection from > 2 cm to > ``to`` cm: the small-resection edges and the safety rules
+    of the size rule move with it (as the gate requires)."""
+    moved = 0
+    for model, version_field in ((EdgeCondition, "edge__version"), (SafetyRuleCondition, "rule__version")):
+        for condition in model.objects.filter(**{version_field: version}, variable__key="tumor_size_cm"):
+            if condition.value == 2.0:
+                condition.value = to
+                condition.save()
+                moved += 1
+    assert moved > 6
+
+
+def publish_url(version: PathwayVersion) -> str:
+    return reverse("admin:pathways_pathwayversion_publish", args=[version.pk])
+
+
+def stale_keys(response: Any) -> list[str]:
+    return [item.key for item, _confirmed, _href in response.context["stale"]]
+
+
+def test_gate_lists_texts_that_state_the_old_threshold_as_warnings(draft: PathwayVersion) -> None:
+    move_formal_resection(draft)
+    report = authoring.check_version(draft)
+    assert report.ok  # warnings only: the logic is sound
+    stale = [p for p in report.warnings if p.code == stale_text.CODE]
+    assert len(stale) == 8
+    assert any(SMALL_CAUTION in p.message and "“1-2 cm”" in p.message for p in stale)
+
+
+def test_validate_pathway_prints_the_stale_texts_as_warnings_naming_the_code(draft: PathwayVersion) -> None:
+    move_formal_resection(draft)
+    out = io.StringIO()
+    call_command("validate_pathway", "pnet", "--version", str(draft.number), stdout=out)
+    lines = [line for line in out.getvalue().splitlines() if stale_text.CODE in line]
+    assert len(lines) == 8 and all(line.startswith("WARNING stale-threshold-text") for line in lines)
+    assert any(f"recommendation {SMALL_CAUTION} (text)" in line for line in lines)
+
+
+def test_publish_page_shows_the_word_diff_and_the_stale_texts(
+    draft: PathwayVersion, publisher_client: Client
+) -> None:
+    move_formal_resection(draft)
+    rec = Recommendation.objects.get(version=draft, code=SMALL_CAUTION)
+    rec.text = rec.text.replace("1-2 cm", "1-2.5 cm") + ' <script>alert("x")</script>'
+    rec.save()
+    response = publisher_client.get(publish_url(draft))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<del>(1-2</del>" in page or "<del>1-2</del>" in page
+    assert "<ins>" in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert '<script>alert("x")' not in page
+    assert "now requires Tumour size" in page or "now requires" in page  # the conditions diff
+    # The fixed caution reads 1-2.5 cm now: seven texts left, each with a box to confirm.
+    assert len(stale_keys(response)) == 7
+    assert page.count('name="confirm"') == 7
+    assert "data-publish-status" in page and 'aria-live="polite"' in page and "publish.js" in page
+
+
+def test_publishing_is_refused_until_every_stale_text_is_confirmed(
+    draft: PathwayVersion, publisher_client: Client
+) -> None:
+    move_formal_resection(draft)
+    keys = stale_keys(publisher_client.get(publish_url(draft)))
+    response = publisher_client.post(
+        publish_url(draft), {"note": "Resection over 2.5 cm", "confirm": keys[:-1]}
+    )
+    assert response.status_code == 200 and "Not published" in response.content.decode()
+    assert PathwayVersion.objects.get(pk=draft.pk).status == "draft"
+    assert "ERROR stale-threshold-text" not in response.content.decode()  # shown as a row, not a trace
+    assert [p.code for p in response.context["checklist"]["rows"][0][:1]] == [stale_text.CODE]
+    # The confirmations given are kept, with who gave them.
+    confirmed = PathwayVersion.objects.get(pk=draft.pk).confirmed_texts
+    assert set(confirmed) == set(keys[:-1]) and {c["by"] for c in confirmed.values()} == {"pat"}
+    assert response.content.decode().count('name="confirm"') == 1
+
+    response = publisher_client.post(
+        publish_url(draft), {"note": "Resection over 2.5 cm", "confirm": keys[-1:]}
+    )
+    assert response.status_code == 302
+    assert PathwayVersion.objects.get(pk=draft.pk).status == "published"
+
+
+def test_a_fixed_text_needs_no_confirmation_and_a_made_up_key_confirms_nothing(
+    draft: PathwayVersion, publisher_client: Client
+) -> None:
+    move_formal_resection(draft)
+    assert authoring.confirm_texts(draft, ["recommendation:x:text:tumor_size_cm:2:0"]) == 0
+    for rec in Recommendation.objects.filter(version=draft, code=SMALL_CAUTION):
+        rec.text = rec.text.replace("1-2 cm", "1-2.5 cm")
+        rec.save()
+    note = GuidanceNote.objects.get(version=draft, code="newer.surveillance_up_to_2cm")
+    note.text = note.text.replace("2 cm", "2.5 cm")
+    note.save()
+    stale = authoring.stale_texts(draft)
+    assert len(stale) == 6
+    assert authoring.confirm_texts(draft, [item.key for item in stale]) == 6
+    assert not [p for p in authoring.check_version(draft).problems if p.code == stale_text.CODE]
+    authoring.publish(draft, note="Formal resection over 2.5 cm")
+
+
+def test_publish_post_of_version_2_is_fast_and_reports_its_queries(
+    draft: PathwayVersion, publisher_client: Client, capsys: Any
+) -> None:
+    move_formal_resection(draft)
+    authoring._reports.clear()  # a fresh process: nothing kept yet (the database is rolled back)
+    keys = stale_keys(publisher_client.get(publish_url(draft)))
+    authoring._reports.clear()  # the POST lands on another server process than the page
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        response = publisher_client.post(publish_url(draft), {"note": "Over 2.5 cm", "confirm": keys})
+        seconds = time.perf_counter() - started
+    assert response.status_code == 302
+    with capsys.disabled():
+        print(f"\npublish POST of version 2 (another process): {seconds:.3f} s, {len(queries)} queries")
+    assert len(queries) < 120
+
+
+def test_a_report_stored_by_another_process_is_reused_and_only_by_the_same_gate(
+    draft: PathwayVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    move_formal_resection(draft)
+    authoring._reports.clear()  # a fresh process: nothing kept yet (the database is rolled back)
+    assert authoring.check_version(draft).ok  # the publish page, in one process
+    authoring.confirm_texts(draft, [item.key for item in authoring.stale_texts(draft)])
+    authoring._reports.clear()  # another process
+
+    def refuse(document: Any) -> validation.Report:
+        raise AssertionError("the gate ran again")
+
+    monkeypatch.setattr(validation, "check_document", refuse)
+    published = authoring.publish(draft, note="Formal resection over 2.5 cm")
+    authoring._reports.clear()
+    assert authoring.check_version(published).ok  # the version page after publishing
+    authoring._reports.clear()
+    monkeypatch.setattr(authoring, "_FINGERPRINT", "another-gate")
+    with pytest.raises(AssertionError, match="the gate ran again"):
+        authoring.check_version(published)
+
+
+def test_whats_new_shows_the_change_note_and_date_on_the_start_page_and_the_result(
+    draft: PathwayVersion, client: Client
+) -> None:
+    rec = Recommendation.objects.get(version=draft, code=SMALL_CAUTION)
+    rec.text += " Reviewed."
+    rec.save()
+    published = authoring.publish(draft, note="What's new in version 3: <b>reviewed</b> & clearer.")
+    page = client.get(reverse("pathways:pathway_start", args=["pnet"])).content.decode()
+    assert "data-whats-new" in page and page.count("What's new in version 3") == 1
+    assert "&lt;b&gt;reviewed&lt;/b&gt; &amp; clearer." in page and "<b>reviewed" not in page
+    assert published.published_at is not None
+    assert f'datetime="{published.published_at:%Y-%m-%d}"' in page
+    walk = walk_with(published, OBSERVATION_CASE)
+    url = reverse("pathways:walk_detail", kwargs={"slug": "pnet", "walk_id": walk.pk})
+    result = client.get(url).content.decode()
+    assert "data-outcome" in result and "data-whats-new" in result
+    assert "What's new in version 3" in result and "&lt;b&gt;reviewed&lt;/b&gt;" in result
+
+
+def test_a_preview_of_a_draft_shows_no_whats_new(draft: PathwayVersion, superuser_client: Client) -> None:
+    response = superuser_client.post(
+        reverse("admin:pathways_pathwayversion_preview", args=[draft.pk]), follow=True
+    )
+    assert response.status_code == 200 and "data-whats-new" not in response.content.decode()
