@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from . import engine, stale_text, validation
+from . import document, engine, graph, stale_text, validation
 from .content_io import content_hash, export_document, import_document
 from .models import GateReport, ImmutableVersionError, PathwayVersion, Walk
 from .services import start_walk
@@ -164,7 +164,7 @@ def _keep(key: str, report: validation.Report) -> None:
 def _gate_fingerprint() -> str:
     """Names the gate's code: a stored report counts only for the code that made it."""
     digest = hashlib.sha256()
-    for module in (validation, engine):
+    for module in (validation, engine, document, graph):
         digest.update(Path(inspect.getfile(module)).read_bytes())
     return digest.hexdigest()[:16]
 
