@@ -161,8 +161,8 @@ class _Routes:
         """When the walk takes an edge into ``slug`` (or ``slug`` is the start)."""
         if slug == self.snapshot.start:
             return fp.TRUE
-        return fp.any_of(
-            fp.all_of([self.entered(parent), when])
+        return fp.any_lazily(
+            fp.first_then(when, self.entered(parent))
             for parent in self._parents.get(slug, ())
             for edge, when in self.taken(self.snapshot.nodes[parent])
             if edge.target == slug
@@ -170,7 +170,7 @@ class _Routes:
 
     def enabled(self, key: str) -> str:
         """When the walk asks ``key``: it arrives at a step that asks it."""
-        return fp.any_of(self.arrived(slug) for slug in self._askers.get(key, ()))
+        return fp.any_lazily(self.arrived(slug) for slug in self._askers.get(key, ()))
 
 
 def _disjoint(first: engine.Edge, second: engine.Edge, variables: Mapping[str, engine.Variable]) -> bool:
@@ -423,8 +423,8 @@ def validated(resource: Mapping[str, Any]) -> dict[str, Any]:
     """``resource`` checked against the R4B models (raises ``pydantic.ValidationError``)."""
     from fhir.resources.R4B import get_fhir_model_class
 
-    model = get_fhir_model_class(str(resource["resourceType"]))
-    return model.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    get_fhir_model_class(str(resource["resourceType"])).model_validate(resource)
+    return dict(resource)
 
 
 def resources(bundle: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -447,3 +447,41 @@ def by_url(bundle: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _name(slug: str) -> str:
     return "".join(part.capitalize() for part in slug.replace("_", "-").split("-") if part) or "Pathway"
+
+
+def document_from_bundle(bundle: Mapping[str, Any]) -> dict[str, Any]:
+    """The pathway document a Bundle carries (its Library), checked to match the Bundle.
+
+    Raises ``ValueError`` when the Bundle is not a valid R4B collection, has no pathway Library,
+    or its Questionnaire, PlanDefinition or CodeSystem is not the export of that document.
+    """
+    from pydantic import ValidationError
+
+    try:
+        validated(bundle)
+    except (ValidationError, ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"not a valid R4B Bundle ({str(error).splitlines()[0]})") from None
+    if bundle.get("type") != "collection":
+        raise ValueError("the Bundle must be of type collection")
+    library = resources(bundle).get("Library")
+    contents = [c for c in (library or {}).get("content", ()) if c.get("contentType") == "application/json"]
+    if not contents or "data" not in contents[0]:
+        raise ValueError("the Bundle holds no Library with the pathway document (application/json)")
+    try:
+        document = json.loads(base64.b64decode(contents[0]["data"], validate=True).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("the Library's content is not a JSON document") from None
+    if not isinstance(document, dict):
+        raise ValueError("the Library's content is not a JSON object")
+    try:
+        again = resources(bundle_of(document))
+    except (KeyError, TypeError, ValueError, engine.PathwayError) as error:
+        raise ValueError(f"the Library's document is not a pathway ({error})") from None
+    given = resources(bundle)
+    for kind in ("Questionnaire", "PlanDefinition", "CodeSystem"):
+        if given.get(kind) != again[kind]:
+            raise ValueError(f"the {kind} is not the export of the Library's document")
+    return document
+
+
+bundle_of = bundle

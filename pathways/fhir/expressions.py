@@ -108,3 +108,30 @@ def choose(when: str, then: str, otherwise: str) -> str:
     if then == FALSE and otherwise == FALSE:
         return FALSE
     return f"iif({when}, {then}, {otherwise})"
+
+
+def first_then(cheap: str, costly: str) -> str:
+    """``cheap and costly``, evaluating ``costly`` only where ``cheap`` holds (a lazy ``iif``)."""
+    if cheap == FALSE or costly == FALSE:
+        return FALSE
+    if cheap == TRUE:
+        return costly
+    if costly == TRUE:
+        return cheap
+    return f"iif({cheap}, {costly}, false)"
+
+
+def any_lazily(parts: Iterable[str]) -> str:
+    """``any_of`` that stops at the first part that holds (nested lazy ``iif``)."""
+    kept: list[str] = []
+    for part in parts:
+        if part == TRUE:
+            return TRUE
+        if part != FALSE and part not in kept:
+            kept.append(part)
+    if not kept:
+        return FALSE
+    result = kept[-1]
+    for part in reversed(kept[:-1]):
+        result = f"iif({part}, true, {result})"
+    return result
