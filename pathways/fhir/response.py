@@ -11,6 +11,7 @@ from . import export
 
 COMPLETED = "completed"
 IN_PROGRESS = "in-progress"
+STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
 
 
 def item(variable: engine.Variable, value: Any) -> dict[str, Any]:
@@ -65,6 +66,8 @@ def answers_from_response(
             first = errors()[0] if errors() else {}
             where = ".".join(str(part) for part in first.get("loc", ())) or where
         return None, {engine.safe_text(where, 80): "This is not a valid R4B QuestionnaireResponse here."}
+    if parsed.status not in STATUSES:
+        return None, {"status": "The status must be one of: " + ", ".join(STATUSES) + "."}
     wanted = export.canonical("Questionnaire", snapshot.pathway)
     if parsed.questionnaire and str(parsed.questionnaire).split("|")[0] != wanted:
         return None, {"questionnaire": f"This pathway's Questionnaire is {wanted}."}
