@@ -40,7 +40,9 @@ def apply(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         version = selectors.published_version(slug)
     except Http404:
-        return _fhir(fhir_apply.outcome({"pathway": f"No published pathway named {slug[:60]!r}."}, "not-found"), 404)
+        return _fhir(
+            fhir_apply.outcome({"pathway": f"No published pathway named {slug[:60]!r}."}, "not-found"), 404
+        )
     try:
         raw = request.body
     except RequestDataTooBig:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
@@ -67,7 +66,9 @@ def test_questionnaire_has_one_typed_item_per_variable(v2_bundle: dict[str, Any]
     assert "extension" not in items["suspected_syndrome"]  # always asked, first
 
 
-def test_code_system_holds_every_recommendation_and_note_code(v2_bundle: dict[str, Any], v2_snapshot: Any) -> None:
+def test_code_system_holds_every_recommendation_and_note_code(
+    v2_bundle: dict[str, Any], v2_snapshot: Any
+) -> None:
     codes = {c["code"] for c in export.resources(v2_bundle)["CodeSystem"]["concept"]}
     assert codes == set(v2_snapshot.recommendations) | {note.code for note in v2_snapshot.notes}
     assert "newer.prrt" in codes and "adv.ssa" in codes
@@ -145,7 +146,9 @@ def test_the_check_sees_a_dropped_condition(pnet_document: dict[str, Any], v1_bu
     assert found and "PlanDefinition" in found[0][1]
 
 
-def test_the_check_sees_an_item_enabled_too_often(pnet_document: dict[str, Any], v1_bundle: dict[str, Any]) -> None:
+def test_the_check_sees_an_item_enabled_too_often(
+    pnet_document: dict[str, Any], v1_bundle: dict[str, Any]
+) -> None:
     broken = copy.deepcopy(v1_bundle)
     for item in export.resources(broken)["Questionnaire"]["item"]:
         if item["linkId"] == "progressive":
@@ -154,7 +157,9 @@ def test_the_check_sees_an_item_enabled_too_often(pnet_document: dict[str, Any],
     assert found and "progressive" in found[0][1]
 
 
-def test_full_responses_select_as_their_projections(v2_snapshot: engine.Snapshot, v2_bundle: dict[str, Any]) -> None:
+def test_full_responses_select_as_their_projections(
+    v2_snapshot: engine.Snapshot, v2_bundle: dict[str, Any]
+) -> None:
     import fhirpathpy
 
     applier = check.Applier(v2_snapshot, v2_bundle)
@@ -165,7 +170,9 @@ def test_full_responses_select_as_their_projections(v2_snapshot: engine.Snapshot
         for item in export.resources(v2_bundle)["Questionnaire"]["item"]:
             expression = check._enable_expression(item)
             if expression:
-                assert (fhirpathpy.evaluate(resource, expression) == [True]) == applier.holds(expression, answers)
+                assert (fhirpathpy.evaluate(resource, expression) == [True]) == applier.holds(
+                    expression, answers
+                )
 
 
 def test_response_round_trips_typed_answers(v2_snapshot: engine.Snapshot) -> None:

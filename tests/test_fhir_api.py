@@ -92,15 +92,38 @@ def test_apply_decides_as_the_evaluation_api(client: Client, pnet_version: Any, 
 @pytest.mark.parametrize(
     ("body", "named"),
     [
-        ({"resourceType": "QuestionnaireResponse", "status": "completed", "item": [{"linkId": "tumour", "answer": [{"valueDecimal": 1}]}]}, "tumour"),  # noqa: E501
-        ({"resourceType": "QuestionnaireResponse", "status": "completed", "item": [{"linkId": "incidental", "answer": [{"valueDecimal": 1}]}]}, "incidental"),  # noqa: E501
-        ({"resourceType": "QuestionnaireResponse", "status": "completed", "item": [{"linkId": "tumor_size_cm", "answer": [{"valueDecimal": 300}]}]}, "tumor_size_cm"),  # noqa: E501
+        (
+            {
+                "resourceType": "QuestionnaireResponse",
+                "status": "completed",
+                "item": [{"linkId": "tumour", "answer": [{"valueDecimal": 1}]}],
+            },
+            "tumour",
+        ),
+        (
+            {
+                "resourceType": "QuestionnaireResponse",
+                "status": "completed",
+                "item": [{"linkId": "incidental", "answer": [{"valueDecimal": 1}]}],
+            },
+            "incidental",
+        ),
+        (
+            {
+                "resourceType": "QuestionnaireResponse",
+                "status": "completed",
+                "item": [{"linkId": "tumor_size_cm", "answer": [{"valueDecimal": 300}]}],
+            },
+            "tumor_size_cm",
+        ),
         ({"resourceType": "Patient"}, "resourceType"),
         ({"resourceType": "QuestionnaireResponse", "status": "finished"}, "status"),
         ([1, 2], "QuestionnaireResponse"),
     ],
 )
-def test_bad_body_answers_400_naming_the_item(client: Client, pnet_version: Any, body: Any, named: str) -> None:
+def test_bad_body_answers_400_naming_the_item(
+    client: Client, pnet_version: Any, body: Any, named: str
+) -> None:
     response = apply(client, body)
     assert response.status_code == 400 and response["Content-Type"] == FHIR
     outcome = response.json()

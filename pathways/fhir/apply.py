@@ -47,7 +47,9 @@ def request_group(snapshot: engine.Snapshot, answers: Mapping[str, Any]) -> dict
         cited: dict[str, Any] = {"type": "citation", "label": note.code, "citation": note.source or note.code}
         if note.source_url:
             cited["url"] = note.source_url
-        actions.append({"prefix": export.NEWER, **_action(snapshot, note.code, note.code, note.text, [cited])})
+        actions.append(
+            {"prefix": export.NEWER, **_action(snapshot, note.code, note.code, note.text, [cited])}
+        )
     group: dict[str, Any] = {
         "resourceType": "RequestGroup",
         "instantiatesCanonical": [export.versioned("PlanDefinition", snapshot)],
@@ -62,7 +64,9 @@ def request_group(snapshot: engine.Snapshot, answers: Mapping[str, Any]) -> dict
 
 
 def _citations(snapshot: engine.Snapshot, rec: engine.Recommendation) -> list[dict[str, Any]]:
-    return [export.citation(snapshot.references[label]) for label in rec.citations if label in snapshot.references]
+    return [
+        export.citation(snapshot.references[label]) for label in rec.citations if label in snapshot.references
+    ]
 
 
 def _action(

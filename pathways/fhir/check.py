@@ -28,7 +28,9 @@ class Applier:
 
     def __init__(self, snapshot: engine.Snapshot, bundle: Mapping[str, Any]) -> None:
         self.snapshot = snapshot
-        self.plans = {url: res for url, res in export.by_url(bundle).items() if res["resourceType"] == "PlanDefinition"}
+        self.plans = {
+            url: res for url, res in export.by_url(bundle).items() if res["resourceType"] == "PlanDefinition"
+        }
         found = export.resources(bundle)
         self.plan = found["PlanDefinition"]
         self.questionnaire = found["Questionnaire"]
@@ -65,7 +67,9 @@ class Applier:
         self._select(self.plan.get("action", ()), answers, codes)
         return codes
 
-    def _select(self, actions: Iterable[Mapping[str, Any]], answers: Mapping[str, Any], codes: list[str]) -> None:
+    def _select(
+        self, actions: Iterable[Mapping[str, Any]], answers: Mapping[str, Any], codes: list[str]
+    ) -> None:
         for action in actions:
             if not all(
                 self.holds(c["expression"]["expression"], answers)
@@ -85,7 +89,9 @@ class Applier:
     def enabled(self, answers: Mapping[str, Any]) -> list[str]:
         """The Questionnaire's items enabled for ``answers``."""
         return [
-            key for key, expression in self.enable.items() if expression is None or self.holds(expression, answers)
+            key
+            for key, expression in self.enable.items()
+            if expression is None or self.holds(expression, answers)
         ]
 
 
@@ -99,7 +105,9 @@ def _enable_expression(item: Mapping[str, Any]) -> str | None:
     return None
 
 
-def expected_codes(snapshot: engine.Snapshot, answers: Mapping[str, Any], result: engine.Evaluation) -> set[str]:
+def expected_codes(
+    snapshot: engine.Snapshot, answers: Mapping[str, Any], result: engine.Evaluation
+) -> set[str]:
     return set(result.codes) | {note.code for note in engine.newer_guidance(snapshot, result, answers)}
 
 

@@ -29,7 +29,9 @@ from . import expressions as fp
 
 BASE = "https://pnet-pathways.org/fhir"
 FHIRPATH = "text/fhirpath"
-ENABLE_WHEN_EXPRESSION = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
+ENABLE_WHEN_EXPRESSION = (
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
+)
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
@@ -180,7 +182,9 @@ def _disjoint(first: engine.Edge, second: engine.Edge, variables: Mapping[str, e
         tests = [c for c in (*first.conditions, *second.conditions) if c.variable == key]
         cuts: list[float] = []
         if variables[key].kind == engine.NUMBER:
-            cuts = sorted({float(v) for c in tests for v in (c.value if c.op in engine.SET_OPERATORS else [c.value])})
+            cuts = sorted(
+                {float(v) for c in tests for v in (c.value if c.op in engine.SET_OPERATORS else [c.value])}
+            )
         values = engine.representatives(variables[key], cuts)
         if not any(all(c.holds({key: value}) for c in tests) for value in values):
             return True
@@ -254,10 +258,16 @@ def activity_definitions(snapshot: engine.Snapshot) -> list[dict[str, Any]]:
     """What each recommendation and note says and cites, once (the actions point here)."""
     made = []
     for rec in snapshot.recommendations.values():
-        cited = [citation(snapshot.references[label]) for label in rec.citations if label in snapshot.references]
+        cited = [
+            citation(snapshot.references[label]) for label in rec.citations if label in snapshot.references
+        ]
         made.append(_activity(snapshot, rec.code, rec.title, rec.text or rec.title, cited, rec.section))
     for note in snapshot.notes:
-        artifact: dict[str, Any] = {"type": "citation", "label": note.code, "citation": note.source or note.code}
+        artifact: dict[str, Any] = {
+            "type": "citation",
+            "label": note.code,
+            "citation": note.source or note.code,
+        }
         if note.source_url:
             artifact["url"] = note.source_url
         made.append(_activity(snapshot, note.code, note.code, note.text or note.code, [artifact], NEWER))
@@ -309,7 +319,10 @@ def questionnaire(snapshot: engine.Snapshot, routes: _Routes | None = None) -> d
                 extensions.append({"url": MAX_VALUE, "valueDecimal": variable.maximum})
             if variable.unit:
                 extensions.append(
-                    {"url": UNIT, "valueCoding": {"system": UCUM, "code": variable.unit, "display": variable.unit}}
+                    {
+                        "url": UNIT,
+                        "valueCoding": {"system": UCUM, "code": variable.unit, "display": variable.unit},
+                    }
                 )
         when = routes.enabled(key)
         if when == fp.FALSE:
@@ -391,7 +404,9 @@ def library(snapshot: engine.Snapshot, document: Mapping[str, Any]) -> dict[str,
         "title": f"{snapshot.title or snapshot.pathway}: the pathway document",
         "status": "active",
         "type": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/library-type", "code": "asset-collection"}]
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/library-type", "code": "asset-collection"}
+            ]
         },
         "content": [{"contentType": "application/json", "data": base64.b64encode(data).decode("ascii")}],
     }
@@ -414,7 +429,8 @@ def bundle(document: Mapping[str, Any]) -> dict[str, Any]:
         "id": _id(f"{snapshot.pathway}-{snapshot.version}"),
         "type": "collection",
         "entry": [
-            {"fullUrl": f"{BASE}/{resource['resourceType']}/{resource['id']}", "resource": resource} for resource in resources
+            {"fullUrl": f"{BASE}/{resource['resourceType']}/{resource['id']}", "resource": resource}
+            for resource in resources
         ],
     }
 

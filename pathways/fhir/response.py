@@ -53,7 +53,9 @@ def answers_from_response(
     from pydantic import ValidationError
 
     if not isinstance(response, dict):
-        return None, {"QuestionnaireResponse": "The body must be a FHIR QuestionnaireResponse (a JSON object)."}
+        return None, {
+            "QuestionnaireResponse": "The body must be a FHIR QuestionnaireResponse (a JSON object)."
+        }
     if response.get("resourceType") != "QuestionnaireResponse":
         kind = engine.safe_text(str(response.get("resourceType", "")), 60)
         return None, {"resourceType": f"Expected a QuestionnaireResponse, not {kind!r}."}
@@ -61,10 +63,8 @@ def answers_from_response(
         parsed = QuestionnaireResponse.model_validate(response)
     except (ValidationError, ValueError, TypeError) as error:
         where = "QuestionnaireResponse"
-        errors = getattr(error, "errors", None)
-        if callable(errors):
-            first = errors()[0] if errors() else {}
-            where = ".".join(str(part) for part in first.get("loc", ())) or where
+        if isinstance(error, ValidationError) and error.errors():
+            where = ".".join(str(part) for part in error.errors()[0].get("loc", ())) or where
         return None, {engine.safe_text(where, 80): "This is not a valid R4B QuestionnaireResponse here."}
     if parsed.status not in STATUSES:
         return None, {"status": "The status must be one of: " + ", ".join(STATUSES) + "."}
