@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import fhir_views, views
 
 app_name = "pathways"
 
@@ -20,5 +20,11 @@ urlpatterns = [
         views.walk_flowchart,
         name="walk_flowchart",
     ),
+    path(
+        "pathways/<slug:slug>/walks/<uuid:walk_id>/fhir",
+        fhir_views.walk_response,
+        name="walk_fhir",
+    ),
     path("api/pathways/<slug:slug>/evaluate", views.api_evaluate, name="api_evaluate"),
+    path("api/pathways/<slug:slug>/$apply", fhir_views.apply, name="api_fhir_apply"),
 ]

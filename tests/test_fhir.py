@@ -1,0 +1,222 @@
+"""The FHIR export decides what the engine decides: every class of case, both ways."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from fhir.resources.R4B.requestgroup import RequestGroup
+
+from bench import generate
+from pathways import engine
+from pathways.fhir import apply, check, export
+from pathways.fhir import expressions as fp
+from pathways.fhir import response as qr
+
+INCIDENTAL = {
+    "suspected_syndrome": "none",
+    "functional_status": "nonfunctioning",
+    "disease_extent": "localized",
+    "tumor_size_cm": 0.9,
+    "incidental": True,
+    "tumor_location": "body",
+}
+
+
+@pytest.fixture(scope="module")
+def v1_bundle(pnet_document: dict[str, Any]) -> dict[str, Any]:
+    return export.bundle(pnet_document)
+
+
+@pytest.fixture(scope="module")
+def v2_bundle(pnet_v2_document: dict[str, Any]) -> dict[str, Any]:
+    return export.bundle(pnet_v2_document)
+
+
+def test_bundle_is_a_valid_r4b_collection_of_the_four_kinds(v2_bundle: dict[str, Any]) -> None:
+    parsed = Bundle.model_validate(v2_bundle)
+    assert parsed.type == "collection"
+    kinds = {entry.resource.get_resource_type() for entry in parsed.entry}
+    assert kinds == {"Questionnaire", "PlanDefinition", "CodeSystem", "Library", "ActivityDefinition"}
+
+
+def test_questionnaire_has_one_typed_item_per_variable(v2_bundle: dict[str, Any], v2_snapshot: Any) -> None:
+    questionnaire = export.resources(v2_bundle)["Questionnaire"]
+    assert questionnaire["url"] == "https://pnet-pathways.org/fhir/Questionnaire/pnet"
+    assert questionnaire["version"] == "2"
+    items = {item["linkId"]: item for item in questionnaire["item"]}
+    assert list(items) == list(v2_snapshot.variables)
+    assert items["disease_extent"]["type"] == "choice"
+    assert [o["valueCoding"]["code"] for o in items["disease_extent"]["answerOption"]] == [
+        "localized",
+        "locally_advanced",
+        "metastatic",
+    ]
+    assert items["incidental"]["type"] == "boolean"
+    size = items["tumor_size_cm"]
+    assert size["type"] == "decimal"
+    extensions = {e["url"]: e for e in size["extension"]}
+    assert extensions[export.MAX_VALUE]["valueDecimal"] == 30
+    assert extensions[export.UNIT]["valueCoding"]["code"] == "cm"
+    assert export.ENABLE_WHEN_EXPRESSION in extensions
+    assert items["chromogranin_a_ng_ml"]["required"] is False
+    assert "extension" not in items["suspected_syndrome"]  # always asked, first
+
+
+def test_code_system_holds_every_recommendation_and_note_code(
+    v2_bundle: dict[str, Any], v2_snapshot: Any
+) -> None:
+    codes = {c["code"] for c in export.resources(v2_bundle)["CodeSystem"]["concept"]}
+    assert codes == set(v2_snapshot.recommendations) | {note.code for note in v2_snapshot.notes}
+    assert "newer.prrt" in codes and "adv.ssa" in codes
+
+
+def test_activity_definitions_carry_text_and_citations(v2_bundle: dict[str, Any], v2_snapshot: Any) -> None:
+    found = export.by_url(v2_bundle)
+    ssa = found[f"{export.definition_url(v2_snapshot, 'adv.ssa')}|2"]
+    assert ssa["description"] == v2_snapshot.recommendations["adv.ssa"].text
+    assert ssa["relatedArtifact"][0]["type"] == "citation"
+
+
+def test_plan_definition_is_a_clinical_protocol_with_fhirpath_conditions(v2_bundle: dict[str, Any]) -> None:
+    plan = export.resources(v2_bundle)["PlanDefinition"]
+    assert plan["type"]["coding"][0]["code"] == "clinical-protocol"
+    assert plan["url"] == "https://pnet-pathways.org/fhir/PlanDefinition/pnet" and plan["version"] == "2"
+    first = plan["action"][0]["action"][0]["condition"][0]
+    assert first["kind"] == "applicability" and first["expression"]["language"] == "text/fhirpath"
+
+
+def test_every_emitted_resource_validates_with_the_r4b_models(
+    v1_bundle: dict[str, Any], v2_bundle: dict[str, Any]
+) -> None:
+    for bundle in (v1_bundle, v2_bundle):
+        export.validated(bundle)
+
+
+def test_an_atom_on_an_unanswered_item_is_false_not_empty(snapshot: engine.Snapshot) -> None:
+    import fhirpathpy
+
+    condition = engine.Condition("tumor_size_cm", "ne", 2.0)
+    expression = fp.negate(fp.condition(condition, snapshot.variables))
+    empty = qr.questionnaire_response(snapshot, {}, complete=False)
+    assert fhirpathpy.evaluate(empty, fp.condition(condition, snapshot.variables)) == [False]
+    assert fhirpathpy.evaluate(empty, expression) == [True]
+    assert fp.linkids(expression) == ("tumor_size_cm",)
+
+
+def _equivalent(document: dict[str, Any]) -> tuple[int, int]:
+    snapshot = engine.snapshot_from_document(document)
+    bundle = export.bundle(document)
+    applier = check.Applier(snapshot, bundle)
+    classes = 0
+    for answers, result in engine.enumerate_cases(snapshot):
+        classes += 1
+        assert set(applier.selected(answers)) == check.expected_codes(snapshot, answers, result), answers
+        assert set(applier.enabled(answers)) == set(result.asked), answers
+    return classes, applier.evaluations
+
+
+def test_version_1_export_decides_what_the_engine_decides(pnet_document: dict[str, Any]) -> None:
+    classes, evaluations = _equivalent(pnet_document)
+    assert classes > 4000
+    assert evaluations < classes  # memoised by the answers each expression reads
+
+
+def test_version_2_export_decides_what_the_engine_decides(pnet_v2_document: dict[str, Any]) -> None:
+    classes, evaluations = _equivalent(pnet_v2_document)
+    assert classes > 7000
+    assert evaluations < classes
+
+
+def test_generated_pathway_export_decides_what_the_engine_decides() -> None:
+    classes, _ = _equivalent(generate.generate(60, 5))
+    assert classes > 50
+
+
+def test_the_check_sees_a_dropped_condition(pnet_document: dict[str, Any], v1_bundle: dict[str, Any]) -> None:
+    broken = copy.deepcopy(v1_bundle)
+    plan = export.resources(broken)["PlanDefinition"]
+    routes = plan["action"][0]["action"]
+    last = next(action for action in reversed(routes) if "condition" in action)
+    del last["condition"]  # the last edge of the first step now always holds
+    found = check.disagreements(engine.snapshot_from_document(pnet_document), broken, limit=1)
+    assert found and "PlanDefinition" in found[0][1]
+
+
+def test_the_check_sees_an_item_enabled_too_often(
+    pnet_document: dict[str, Any], v1_bundle: dict[str, Any]
+) -> None:
+    broken = copy.deepcopy(v1_bundle)
+    for item in export.resources(broken)["Questionnaire"]["item"]:
+        if item["linkId"] == "progressive":
+            item["extension"] = [e for e in item["extension"] if e["url"] != export.ENABLE_WHEN_EXPRESSION]
+    found = check.disagreements(engine.snapshot_from_document(pnet_document), broken, limit=1)
+    assert found and "progressive" in found[0][1]
+
+
+def test_full_responses_select_as_their_projections(
+    v2_snapshot: engine.Snapshot, v2_bundle: dict[str, Any]
+) -> None:
+    import fhirpathpy
+
+    applier = check.Applier(v2_snapshot, v2_bundle)
+    for number, (answers, _) in enumerate(engine.enumerate_cases(v2_snapshot)):
+        if number % 1500:
+            continue
+        resource = qr.questionnaire_response(v2_snapshot, answers, complete=True)
+        for item in export.resources(v2_bundle)["Questionnaire"]["item"]:
+            expression = check._enable_expression(item)
+            if expression:
+                assert (fhirpathpy.evaluate(resource, expression) == [True]) == applier.holds(
+                    expression, answers
+                )
+
+
+def test_response_round_trips_typed_answers(v2_snapshot: engine.Snapshot) -> None:
+    resource = qr.questionnaire_response(v2_snapshot, {**INCIDENTAL, "ki67_known": False}, complete=True)
+    QuestionnaireResponse.model_validate(resource)
+    assert resource["questionnaire"] == "https://pnet-pathways.org/fhir/Questionnaire/pnet|2"
+    answers, errors = qr.answers_from_response(v2_snapshot, resource)
+    assert not errors and answers == {**INCIDENTAL, "ki67_known": False}
+
+
+@pytest.mark.parametrize(
+    ("item", "where"),
+    [
+        ({"linkId": "tumour_size", "answer": [{"valueDecimal": 1}]}, "tumour_size"),
+        ({"linkId": "tumor_size_cm", "answer": [{"valueBoolean": True}]}, "tumor_size_cm"),
+        ({"linkId": "tumor_size_cm", "answer": [{"valueDecimal": 31}]}, "tumor_size_cm"),
+        ({"linkId": "disease_extent", "answer": [{"valueCoding": {"code": "everywhere"}}]}, "disease_extent"),
+        ({"linkId": "incidental", "answer": []}, "incidental"),
+    ],
+)
+def test_bad_items_are_named(v2_snapshot: engine.Snapshot, item: dict[str, Any], where: str) -> None:
+    resource = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [item]}
+    answers, errors = qr.answers_from_response(v2_snapshot, resource)
+    assert answers is None and any(where in key for key in errors), errors
+
+
+def test_request_group_is_valid_and_holds_the_engine_codes(v2_snapshot: engine.Snapshot) -> None:
+    case = {**INCIDENTAL, "ki67_known": False}
+    group = apply.request_group(v2_snapshot, case)
+    RequestGroup.model_validate(group)
+    result = engine.evaluate(v2_snapshot, case)
+    codes = [a["code"][0]["coding"][0]["code"] for a in group["action"]]
+    assert codes == [*result.codes, *(n.code for n in engine.newer_guidance(v2_snapshot, result, case))]
+    assert "nf.observation" in codes and "newer.grade_before_surveillance" in codes
+    assert group["instantiatesCanonical"] == ["https://pnet-pathways.org/fhir/PlanDefinition/pnet|2"]
+
+
+def test_bundle_gives_back_its_document(pnet_v2_document: dict[str, Any], v2_bundle: dict[str, Any]) -> None:
+    document = export.document_from_bundle(v2_bundle)
+    assert export.bundle(document) == v2_bundle
+
+
+def test_a_bundle_whose_plan_differs_from_its_library_is_refused(v1_bundle: dict[str, Any]) -> None:
+    broken = copy.deepcopy(v1_bundle)
+    export.resources(broken)["PlanDefinition"]["action"] = []
+    with pytest.raises(ValueError, match="PlanDefinition"):
+        export.document_from_bundle(broken)
