@@ -29,6 +29,7 @@ from ..models import (
 )
 from .forms import VERSIONED, SameVersionForm
 from .permissions import InlineLockedUnlessDraft, LockedUnlessDraft, version_of
+from .values import CodesAndCaseForm, ConditionForm
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -226,7 +227,17 @@ def _engine_variables(version_id: int) -> list[engine.Variable]:
     ]
 
 
-class EdgeConditionInline(DraftOnlyInline):
+class ConditionInline(DraftOnlyInline):
+    """Conditions with the value's control fitted to the question chosen (no JSON to type)."""
+
+    form = ConditionForm
+    fields = ("variable", "op", "value", "edit_revision")
+
+    class Media:
+        js = ("pathways/values.js",)
+
+
+class EdgeConditionInline(ConditionInline):
     model = EdgeCondition
     fields = ("variable", "op", "value", "edit_revision")
 
@@ -239,7 +250,7 @@ class EdgeAdmin(DraftOnlyAdmin):
     inlines = [EdgeConditionInline]
 
 
-class RecommendationConditionInline(DraftOnlyInline):
+class RecommendationConditionInline(ConditionInline):
     model = RecommendationCondition
     fields = ("variable", "op", "value", "edit_revision")
 
@@ -258,12 +269,13 @@ class ReferenceAdmin(DraftOnlyAdmin):
     search_fields = ("citation", "url")
 
 
-class SafetyRuleConditionInline(DraftOnlyInline):
+class SafetyRuleConditionInline(ConditionInline):
     model = SafetyRuleCondition
     fields = ("variable", "op", "value", "edit_revision")
 
 
 class SafetyRuleAdmin(DraftOnlyAdmin):
+    form = CodesAndCaseForm
     list_display = ("name", "description", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("name", "description")
@@ -271,12 +283,13 @@ class SafetyRuleAdmin(DraftOnlyAdmin):
 
 
 class PathwayTestCaseAdmin(DraftOnlyAdmin):
+    form = CodesAndCaseForm
     list_display = ("name", "expected_outcome", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("name", "description", "expected_outcome")
 
 
-class GuidanceNoteConditionInline(DraftOnlyInline):
+class GuidanceNoteConditionInline(ConditionInline):
     model = GuidanceNoteCondition
     fields = ("variable", "op", "value", "edit_revision")
 
@@ -284,6 +297,7 @@ class GuidanceNoteConditionInline(DraftOnlyInline):
 class GuidanceNoteAdmin(DraftOnlyAdmin):
     """Where newer guidance differs from the source; shown after the management, never routing."""
 
+    form = CodesAndCaseForm
     list_display = ("code", "source", "checked_on", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("code", "text", "source")
