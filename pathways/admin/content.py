@@ -23,6 +23,7 @@ from ..models import (
     Node,
     NodeField,
     PathwayVersion,
+    Recommendation,
     RecommendationCondition,
     SafetyRuleCondition,
     Variable,
@@ -30,6 +31,7 @@ from ..models import (
 from .forms import VERSIONED, SameVersionForm
 from .permissions import InlineLockedUnlessDraft, LockedUnlessDraft, version_of
 from .values import CodesAndCaseForm, ConditionForm
+from .wording import rule_sentence, variables_of
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -84,6 +86,9 @@ class DraftOnlyAdmin(SameVersionChoices, LockedUnlessDraft, SimpleHistoryAdmin):
     form = SameVersionForm
     formfield_overrides = URL_FIELDS
     list_select_related: tuple[str, ...] = ("version__pathway",)
+
+    class Media:
+        css = {"all": ("pathways/authoring.css",)}
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs.setdefault("formfield_callback", self._fields_for(request, obj))
@@ -177,11 +182,26 @@ class OutEdgeInline(DraftOnlyInline):
 
 
 class NodeAdmin(DraftOnlyAdmin):
-    list_display = ("slug", "title", "kind", "stage", "is_start", "version")
+    list_display = ("title", "kind", "stage", "is_start", "slug", "version")
+    list_display_links = ("title",)
     list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "stage", "is_start")
     search_fields = ("slug", "title", "body")
     inlines = [NodeFieldInline, OutEdgeInline]
-    readonly_fields = ("recommendations_here",)
+    readonly_fields = ("rules_here", "recommendations_here")
+
+    @admin.display(description="Rules (which step follows)")
+    def rules_here(self, obj: Node) -> SafeString:
+        """Each way out of the step as a sentence, linked to its page (first that holds is taken)."""
+        if obj.pk is None:
+            return SafeString("")
+        edges = obj.out_edges.select_related("target").prefetch_related("conditions").order_by("order")
+        variables = variables_of(obj.version_id)
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a></li>',
+            ((change_url_of(e), rule_sentence(e, variables)) for e in edges),
+        )
+        return format_html('<ol class="pathway-rules">{}</ol>', rows) if edges else SafeString("none")
 
     @admin.display(description="Recommendations given here")
     def recommendations_here(self, obj: Node) -> SafeString:
@@ -191,9 +211,9 @@ class NodeAdmin(DraftOnlyAdmin):
         recs = obj.recommendations.prefetch_related("conditions__variable").order_by("order")
         rows = format_html_join(
             "",
-            '<li><a href="{}">{}</a> — {} <em>({})</em></li>',
+            '<li><a href="{}">{}</a> <code>{}</code> <em>({})</em></li>',
             (
-                (change_url_of(rec), rec.code, rec.title, describe_rows(rec.conditions.all(), obj.version_id))
+                (change_url_of(rec), rec.title, rec.code, describe_rows(rec.conditions.all(), obj.version_id))
                 for rec in recs
             ),
         )
@@ -243,11 +263,43 @@ class EdgeConditionInline(ConditionInline):
 
 
 class EdgeAdmin(DraftOnlyAdmin):
-    list_display = ("__str__", "source", "target", "order", "version")
-    list_filter = (VersionStatusFilter, ("version", VersionFilter))
-    search_fields = ("source__slug", "target__slug", "note")
+    """The rules: a way out of a question, taken when all its conditions hold."""
+
+    list_display = ("rule", "source_title", "order", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter), "source__stage")
+    search_fields = (
+        "source__title",
+        "target__title",
+        "target__recommendations__title",
+        "target__recommendations__code",
+        "conditions__variable__label",
+        "source__slug",
+        "target__slug",
+        "note",
+    )
     list_select_related = ("version__pathway", "source", "target")
     inlines = [EdgeConditionInline]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("conditions__variable")
+
+    @admin.display(description="Rule")
+    def rule(self, obj: Edge) -> str:
+        return rule_sentence(obj)
+
+    @admin.display(description="From the step", ordering="source__title")
+    def source_title(self, obj: Edge) -> str:
+        return obj.source.title
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        obj = context.get("original")
+        if obj is not None and obj.pk is not None:
+            context["title"] = (
+                f"Rule after “{obj.source.title}”: {rule_sentence(obj, variables_of(obj.version_id))}"
+            )
+        return super().render_change_form(request, context, *args, **kwargs)
 
 
 class RecommendationConditionInline(ConditionInline):
@@ -256,11 +308,19 @@ class RecommendationConditionInline(ConditionInline):
 
 
 class RecommendationAdmin(DraftOnlyAdmin):
-    list_display = ("code", "title", "section", "version")
+    list_display = ("title", "section", "code", "version")
+    list_display_links = ("title",)
     list_filter = (VersionStatusFilter, ("version", VersionFilter), "section")
-    search_fields = ("code", "title", "text")
+    search_fields = ("code", "title", "text", "nodes__title")
     filter_horizontal = ("nodes", "citations")
     inlines = [RecommendationConditionInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A published code is part of the contract (the API, integrators): it never changes.
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and code_was_published(obj):
+            readonly = (*readonly, "code")
+        return readonly
 
 
 class ReferenceAdmin(DraftOnlyAdmin):
@@ -314,6 +374,18 @@ class GuidanceNoteAdmin(DraftOnlyAdmin):
         "edit_revision",
     )
     inlines = [GuidanceNoteConditionInline]
+
+
+def code_was_published(recommendation: Any) -> bool:
+    """Whether a published or retired version of the pathway gave a recommendation this code."""
+    return bool(
+        recommendation.pk is not None
+        and Recommendation.objects.filter(
+            version__pathway_id=recommendation.version.pathway_id, code=recommendation.code
+        )
+        .exclude(version__status=PathwayVersion.Status.DRAFT)
+        .exists()
+    )
 
 
 def change_url_of(obj: Any) -> str:

@@ -208,7 +208,10 @@ def draw_control(
         options = format_html_join(
             "",
             '<option value="{}"{}>{}</option>',
-            ((value, SafeString(" selected") if value in texts else "", label) for value, label in variable.choices),
+            (
+                (value, SafeString(" selected") if value in texts else "", label)
+                for value, label in variable.choices
+            ),
         )
         return format_html(
             '<select name="{}" id="{}"><option value="">Choose…</option>{}</select>', name, field_id, options
@@ -262,7 +265,11 @@ class ValueField(forms.Field):
         return [str(item) for item in value] if isinstance(value, list) else value_texts(value)
 
     def prepare_value(self, value: Any) -> list[str]:
-        return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else value_texts(value)
+        return (
+            value
+            if isinstance(value, list) and all(isinstance(v, str) for v in value)
+            else value_texts(value)
+        )
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         return value_texts(initial) != self.to_python(data)
@@ -379,7 +386,9 @@ class CaseWidget(forms.Widget):
             texts = value_texts(given.get(row.key))
             field_id = f"id_{name}-{row.key}"
             if row.kind == engine.BOOLEAN:
-                control = _choices(f"{name}-{row.key}", field_id, (("", "Not answered"), *YES_NO), texts or [""], "radio")
+                control = _choices(
+                    f"{name}-{row.key}", field_id, (("", "Not answered"), *YES_NO), texts or [""], "radio"
+                )
             elif row.kind == engine.CHOICE:
                 control = draw_control(variable, "eq", f"{name}-{row.key}", field_id, texts)
             else:
@@ -405,7 +414,10 @@ class CaseField(forms.Field):
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {key: item if isinstance(item, str) else (value_texts(item) or [""])[0] for key, item in value.items()}
+            return {
+                key: item if isinstance(item, str) else (value_texts(item) or [""])[0]
+                for key, item in value.items()
+            }
         return value
 
     def has_changed(self, initial: Any, data: Any) -> bool:

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -39,6 +39,7 @@ from ..models import (
 from .content import change_url_of
 from .forms import ConflictCheckedForm, DiffForm, PublishForm
 from .permissions import LockedUnlessDraft
+from .wording import rule_sentence
 
 CHECKLIST_TEMPLATE = "admin/pathways/_checklist.html"
 
@@ -82,23 +83,35 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
     list_filter = ("status", "pathway")
     search_fields = ("title", "pathway__slug", "note")
     list_select_related = ("pathway", "published_by")
-    fields = (
-        "pathway",
-        "number",
-        "status",
-        "title",
-        "summary",
-        "intended_use",
-        "disclaimer",
-        "source",
-        "note",
-        "based_on",
-        "published_at",
-        "published_by",
-        "content_hash",
-        "created_at",
-        "checklist",
-        "edit_revision",
+    # The page is an overview: the checklist first, then (in the template) the rules by stage and
+    # a link to each part; the texts and the version's record follow, folded.
+    fieldsets = (
+        ("Validation checklist", {"fields": ("checklist",)}),
+        (
+            "What clinicians read about the pathway",
+            {
+                "fields": ("title", "summary", "intended_use", "disclaimer", "source"),
+                "classes": ("collapse",),
+            },
+        ),
+        (
+            "This version",
+            {
+                "fields": (
+                    "pathway",
+                    "number",
+                    "status",
+                    "note",
+                    "based_on",
+                    "published_at",
+                    "published_by",
+                    "created_at",
+                    "content_hash",
+                    "edit_revision",
+                ),
+                "classes": ("collapse",),
+            },
+        ),
     )
     readonly_fields = (
         "pathway",
@@ -154,7 +167,11 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
     ) -> Any:
         obj = context.get("original")
         if obj is not None:
-            context.update(self._tools(request, obj), content_lists=_content_lists(request, obj))
+            context.update(
+                self._tools(request, obj),
+                content_lists=_content_lists(request, obj),
+                stages=rules_by_stage(obj),
+            )
         return super().render_change_form(request, context, *args, **kwargs)
 
     def _tools(self, request: HttpRequest, obj: PathwayVersion) -> dict[str, Any]:
@@ -292,13 +309,57 @@ def _content_lists(request: HttpRequest, version: PathwayVersion) -> list[dict[s
         lists.append(
             {
                 "title": opts.verbose_name_plural,
-                "rows": [(str(row), change_url_of(row)) for row in model.objects.filter(version=version)],
+                "rows": [(_label(row), change_url_of(row)) for row in model.objects.filter(version=version)],
                 "changelist_url": f"{reverse(f'{name}_changelist')}?version__id__exact={version.pk}",
                 "add_url": f"{reverse(f'{name}_add')}?version={version.pk}" if can_add else "",
                 "add_label": f"Add {opts.verbose_name}",
             }
         )
     return lists
+
+
+def _label(row: Any) -> str:
+    """A row as an editor knows it: its label or title, not its key or slug."""
+    if isinstance(row, Reference):
+        return str(row)
+    return next((str(getattr(row, name)) for name in ("label", "title") if getattr(row, name, "")), str(row))
+
+
+def rules_by_stage(version: PathwayVersion) -> list[dict[str, Any]]:
+    """Each stage's steps in order, each with its rules as sentences and the recommendations given there.
+
+    Four queries whatever the size of the version: the steps with their recommendations, and the
+    rules with their conditions and questions.
+    """
+    nodes = list(
+        Node.objects.filter(version=version)
+        .order_by("order", "slug")
+        .prefetch_related(Prefetch("recommendations", queryset=Recommendation.objects.order_by("order")))
+    )
+    edges = (
+        Edge.objects.filter(version=version)
+        .select_related("target")
+        .prefetch_related("conditions__variable")
+        .order_by("source_id", "order")
+    )
+    rules: dict[int, list[tuple[str, str]]] = {}
+    for edge in edges:
+        rules.setdefault(edge.source_id, []).append((rule_sentence(edge), change_url_of(edge)))
+    stages = []
+    for value, label in Node.Stage.choices:
+        steps = [
+            {
+                "node": node,
+                "url": change_url_of(node),
+                "rules": rules.get(node.pk, []),
+                "recommendations": [(rec.title, change_url_of(rec)) for rec in node.recommendations.all()],
+            }
+            for node in nodes
+            if node.stage == value
+        ]
+        if steps:
+            stages.append({"label": label, "steps": steps})
+    return stages
 
 
 def _compare_with(form: DiffForm, others: QuerySet[PathwayVersion]) -> None:

@@ -85,7 +85,13 @@
     Array.prototype.forEach.call(select.options, function (option) {
       option.hidden = Boolean(fitting && option.value && fitting.indexOf(option.value) === -1);
     });
-    if (select.selectedOptions.length && select.selectedOptions[0].hidden) {
+    // An operator that no longer fits is kept aside and comes back when its kind does.
+    var wanted = select.getAttribute("data-wanted");
+    if (wanted && fitting && fitting.indexOf(wanted) !== -1) {
+      select.value = wanted;
+      select.removeAttribute("data-wanted");
+    } else if (fitting && select.selectedOptions.length && select.selectedOptions[0].hidden) {
+      if (!wanted) { select.setAttribute("data-wanted", select.value); }
       select.value = fitting[0];
     }
   }
@@ -110,6 +116,7 @@
     var target = event.target;
     if (!(target instanceof HTMLSelectElement)) { return; }
     if (!/variable$/.test(target.name) && !target.hasAttribute("data-operator")) { return; }
+    if (target.hasAttribute("data-operator")) { target.removeAttribute("data-wanted"); }
     var container = row(target);
     if (container && container.querySelector("[data-value-control]")) { refresh(container); }
   });
