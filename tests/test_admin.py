@@ -100,7 +100,7 @@ def test_draft_node_edit_records_history_with_the_user(
     record = node.history.first()
     assert record.title == data["title"] and record.history_user == superuser
     audit = admin.get(reverse("admin:pathways_pathwayversion_audit", args=[draft.pk])).content.decode()
-    assert "node ki67" in audit and "root" in audit
+    assert "Changed step “What is the Ki-67 index?”: title" in audit and "root" in audit
 
 
 def test_second_editor_saving_a_stale_form_gets_a_conflict(admin: Client, draft: PathwayVersion) -> None:

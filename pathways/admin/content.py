@@ -58,6 +58,10 @@ def _same_version_rows(model: type[models.Model], version: PathwayVersion | None
     )
 
 
+# How a linked row is offered in a select: as an editor knows it.
+CLINICAL_NAMES: dict[Any, Any] = {Node: lambda node: node.title, Variable: lambda variable: variable.label}
+
+
 class SameVersionChoices:
     """Offer in each link only rows of the version being edited.
 
@@ -73,7 +77,11 @@ class SameVersionChoices:
             kwargs.setdefault("queryset", PathwayVersion.objects.filter(status=PathwayVersion.Status.DRAFT))
         elif related in VERSIONED:
             kwargs.setdefault("queryset", _same_version_rows(related, editing))
-        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        named = CLINICAL_NAMES.get(related) if related is not None else None
+        if named is not None and hasattr(field, "label_from_instance"):
+            field.label_from_instance = named  # steps by title, questions by label: no slugs
+        return field
 
     def _fields_for(self, request: HttpRequest, parent: Any) -> Any:
         editing = _editing_version(request, parent)
@@ -251,6 +259,8 @@ class ConditionInline(DraftOnlyInline):
     """Conditions with the value's control fitted to the question chosen (no JSON to type)."""
 
     form = ConditionForm
+    verbose_name = "condition"
+    verbose_name_plural = "Conditions (all must hold)"
     fields = ("variable", "op", "value", "edit_revision")
 
     class Media:

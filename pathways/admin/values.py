@@ -285,7 +285,10 @@ class ConditionForm(SameVersionForm):
         variable_field = self.fields.get("variable")
         rows = list(variable_field.queryset) if isinstance(variable_field, forms.ModelChoiceField) else []
         self._variables = {row.pk: row for row in rows}
+        if variable_field is not None:
+            variable_field.label = "Question"
         op_field = self.fields["op"]
+        op_field.label = "Comparison"
         op_field.choices = [(value, OPERATOR_WORDS.get(value, label)) for value, label in op_field.choices]
         chosen = self._chosen_variable()
         widget = self.fields["value"].widget

@@ -8,7 +8,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -23,22 +22,21 @@ from .. import authoring, diff, flowchart, selectors, validation
 from ..content_io import export_document
 from ..models import (
     Edge,
-    EdgeCondition,
+    GuidanceNote,
     Node,
-    NodeField,
     Pathway,
     PathwayTestCase,
     PathwayVersion,
     Recommendation,
-    RecommendationCondition,
     Reference,
     SafetyRule,
-    SafetyRuleCondition,
     Variable,
 )
+from . import audit
 from .content import change_url_of
 from .forms import ConflictCheckedForm, DiffForm, PublishForm
 from .permissions import LockedUnlessDraft
+from .site import WORKFLOW
 from .wording import rule_sentence
 
 CHECKLIST_TEMPLATE = "admin/pathways/_checklist.html"
@@ -291,12 +289,29 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
 
     def audit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk)
-        return self._page(request, version, "audit.html", title=f"History of {version}", rows=_audit(version))
+        # Filterable by version (of the same pathway) and by person.
+        chosen = request.GET.get("version", "")
+        if chosen.isdigit():
+            version = get_object_or_404(PathwayVersion.objects.filter(pathway=version.pathway_id), pk=chosen)
+        person = request.GET.get("person", "")
+        everyone = audit.audit_entries(version)
+        people = sorted({e.who for e in everyone if e.who is not None}, key=lambda user: str(user))
+        entries = audit.audit_entries(version, person=int(person)) if person.isdigit() else everyone
+        return self._page(
+            request,
+            version,
+            "audit.html",
+            title=f"History of {version}",
+            entries=entries,
+            versions=PathwayVersion.objects.filter(pathway=version.pathway_id).order_by("-number"),
+            people=people,
+            person=int(person) if person.isdigit() else None,
+        )
 
 
 # The version page lists its content with links instead of editing every row inline: a draft has
 # hundreds of rows, and one form carrying them all would exceed DATA_UPLOAD_MAX_NUMBER_FIELDS.
-LISTED_CONTENT = (Variable, Node, Recommendation, Reference, SafetyRule, PathwayTestCase)
+LISTED_CONTENT = (Variable, Node, Recommendation, Reference, SafetyRule, PathwayTestCase, GuidanceNote)
 
 
 def _content_lists(request: HttpRequest, version: PathwayVersion) -> list[dict[str, Any]]:
@@ -308,11 +323,11 @@ def _content_lists(request: HttpRequest, version: PathwayVersion) -> list[dict[s
         can_add = version.is_draft and request.user.has_perm(f"pathways.add_{opts.model_name}")
         lists.append(
             {
-                "title": opts.verbose_name_plural,
+                "title": dict(WORKFLOW).get(model, opts.verbose_name_plural),
                 "rows": [(_label(row), change_url_of(row)) for row in model.objects.filter(version=version)],
                 "changelist_url": f"{reverse(f'{name}_changelist')}?version__id__exact={version.pk}",
                 "add_url": f"{reverse(f'{name}_add')}?version={version.pk}" if can_add else "",
-                "add_label": f"Add {opts.verbose_name}",
+                "add_label": "Add one",
             }
         )
     return lists
@@ -385,39 +400,3 @@ def checklist_context(version: PathwayVersion, report: validation.Report) -> dic
         "warnings": len(report.warnings),
         "rows": [(problem, links.get(problem.node or "")) for problem in report.problems],
     }
-
-
-def _audit(version: PathwayVersion) -> list[Any]:
-    """The history rows of the version and of all its content, newest first."""
-    rows: list[Any] = list(PathwayVersion.history.filter(id=version.pk).select_related("history_user"))
-    for model in (Variable, Node, Edge, Reference, Recommendation, SafetyRule, PathwayTestCase):
-        rows += list(model.history.filter(version_id=version.pk).select_related("history_user"))
-    for child_model, field in (
-        (NodeField, "node__version_id"),
-        (EdgeCondition, "edge__version_id"),
-        (RecommendationCondition, "recommendation__version_id"),
-        (SafetyRuleCondition, "rule__version_id"),
-    ):
-        parent = field.split("__")[0]
-        parent_model = child_model._meta.get_field(parent).related_model
-        assert isinstance(parent_model, type) and issubclass(parent_model, models.Model)
-        ids = parent_model._default_manager.filter(version=version).values("pk")
-        rows += list(child_model.history.filter(**{f"{parent}_id__in": ids}).select_related("history_user"))
-    rows.sort(key=lambda row: row.history_date, reverse=True)
-    rows = rows[:500]
-    for row in rows:
-        row.described = f"{row.instance._meta.verbose_name} {_describe_row(row)}"
-    return rows
-
-
-def _describe_row(row: Any) -> str:
-    for name in ("slug", "key", "code", "name", "label"):
-        if hasattr(row, name):
-            return str(getattr(row, name))
-    if hasattr(row, "source_id"):
-        return f"#{row.id} (edge, order {row.order})"
-    if hasattr(row, "op"):
-        return f"#{row.id}: {row.op} {row.value}"
-    if hasattr(row, "number"):
-        return f"{row.number} ({row.status})"
-    return f"#{row.id}"
