@@ -283,13 +283,19 @@ class ConditionForm(SameVersionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         variable_field = self.fields.get("variable")
-        rows = list(variable_field.queryset) if isinstance(variable_field, forms.ModelChoiceField) else []
+        rows: list[Variable] = []
+        if isinstance(variable_field, forms.ModelChoiceField) and variable_field.queryset is not None:
+            rows = list(variable_field.queryset)
         self._variables = {row.pk: row for row in rows}
         if variable_field is not None:
             variable_field.label = "Question"
         op_field = self.fields["op"]
+        assert isinstance(op_field, forms.ChoiceField)
         op_field.label = "Comparison"
-        op_field.choices = [(value, OPERATOR_WORDS.get(value, label)) for value, label in op_field.choices]
+        op_field.choices = [
+            ("", "---------"),
+            *((value, OPERATOR_WORDS[value]) for value in engine.OPERATORS),
+        ]
         chosen = self._chosen_variable()
         widget = self.fields["value"].widget
         assert isinstance(widget, ValueWidget)
@@ -334,13 +340,14 @@ class CodeListField(forms.MultipleChoiceField):
         known = {code for code, _ in options}
         stray = [(code, f"{code} (not in this version)") for code in initial_codes if code not in known]
         super().__init__(choices=[*options, *stray], required=False, **kwargs)
+        self.options = [*options, *stray]
         self.initial_codes = list(initial_codes)
 
     def clean(self, value: Any) -> list[str]:
         chosen = super().clean(value)
         # Unchanged codes keep their stored order; new ones follow in the version's order.
         kept = [code for code in self.initial_codes if code in chosen]
-        order = [code for code, _ in self.choices]  # type: ignore[misc]
+        order = [code for code, _ in self.options]
         added = sorted((code for code in chosen if code not in kept), key=order.index)
         return [*kept, *added]
 
@@ -486,7 +493,10 @@ class CodesAndCaseForm(SameVersionForm):
         chosen = self.initial.get("version")
         if self.is_bound and "version" in self.fields:
             chosen = self.data.get(self.add_prefix("version")) or chosen
+        chosen = getattr(chosen, "pk", chosen)
+        if chosen in (None, ""):
+            return None
         try:
-            return int(getattr(chosen, "pk", chosen)) if chosen not in (None, "") else None
+            return int(str(chosen))
         except (TypeError, ValueError):
             return None
