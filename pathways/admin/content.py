@@ -31,7 +31,7 @@ from ..models import (
 from .forms import VERSIONED, SameVersionForm
 from .permissions import InlineLockedUnlessDraft, LockedUnlessDraft, version_of
 from .values import CodesAndCaseForm, ConditionForm
-from .wording import rule_sentence, variables_of
+from .wording import conditions_words, rule_sentence, variables_of
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -165,11 +165,15 @@ class VariableAdmin(DraftOnlyAdmin):
 
 class NodeFieldInline(DraftOnlyInline):
     model = NodeField
+    verbose_name = "question asked"
+    verbose_name_plural = "Questions asked at this step"
     fields = ("order", "variable", "edit_revision")
 
 
 class OutEdgeInline(DraftOnlyInline):
     model = Edge
+    verbose_name = "rule"
+    verbose_name_plural = "Rules: which step follows (open a rule to change its conditions)"
     fk_name = "source"
     fields = ("order", "target", "conditions_text", "note", "edit_revision")
     readonly_fields = ("conditions_text",)
@@ -179,7 +183,7 @@ class OutEdgeInline(DraftOnlyInline):
     def conditions_text(self, obj: Edge) -> str:
         if obj.pk is None:
             return "Save, then open the edge to add its conditions."
-        return describe_rows(obj.conditions.all(), obj.version_id)
+        return conditions_words(obj.conditions.select_related("variable"))
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
@@ -306,6 +310,7 @@ class EdgeAdmin(DraftOnlyAdmin):
     ) -> Any:
         obj = context.get("original")
         if obj is not None and obj.pk is not None:
+            context["subtitle"] = f"Rule {obj.order} of this step: the first rule that holds is taken"
             context["title"] = (
                 f"Rule after “{obj.source.title}”: {rule_sentence(obj, variables_of(obj.version_id))}"
             )

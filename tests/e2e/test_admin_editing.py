@@ -58,7 +58,7 @@ def test_editor_changes_the_formal_resection_threshold_with_the_number_control(
     # Another question draws its own control; choosing the size again brings the number back.
     variable = row.locator("select[name$='-variable']")
     size = variable.input_value()
-    variable.select_option(label="incidental")
+    variable.select_option(label="Found incidentally")
     expect(row.locator("input[type=radio]")).to_have_count(2)
     variable.select_option(size)
     row.locator("input.pathway-number").fill("2.5")
