@@ -215,3 +215,17 @@ def test_front_page_lists_pathways_and_versions_then_parts_in_workflow_order(
     order = ["Pathways and their versions", "Versions (drafts", "Steps:", "Rules:", "Questions&#x27; answers"]
     positions = [page.index(text) for text in order]
     assert positions == sorted(positions)
+
+
+def test_a_choice_questions_answers_are_edited_one_a_line(admin: Client, draft: PathwayVersion) -> None:
+    variable = Variable.objects.get(version=draft, key="disease_extent")
+    stored = list(variable.choices)
+    url = change_url(variable)
+    data = as_post(parse_form(admin.get(url).content.decode()).fields)
+    assert data["choices"] == ["\n".join(f"{value} = {label}" for value, label in stored)]
+    data["choices"] = ["localized Localized"]
+    assert "Line 1: write the stored value" in admin.post(url, data).content.decode()
+    data["choices"] = [data_line + "\n" for data_line in ["localized = Localized and resectable"]]
+    assert admin.post(url, data).status_code == 302
+    variable.refresh_from_db()
+    assert variable.choices == [["localized", "Localized and resectable"]]

@@ -30,7 +30,7 @@ from ..models import (
 )
 from .forms import VERSIONED, SameVersionForm
 from .permissions import InlineLockedUnlessDraft, LockedUnlessDraft, version_of
-from .values import CodesAndCaseForm, ConditionForm
+from .values import CodesAndCaseForm, ConditionForm, VariableForm
 from .wording import conditions_words, rule_sentence, variables_of
 
 if TYPE_CHECKING:
@@ -152,6 +152,7 @@ class VersionStatusFilter(admin.SimpleListFilter):
 
 
 class VariableAdmin(DraftOnlyAdmin):
+    form = VariableForm
     list_display = ("key", "label", "kind", "unit", "optional", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "optional")
     search_fields = ("key", "label")

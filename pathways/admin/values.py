@@ -500,3 +500,56 @@ class CodesAndCaseForm(SameVersionForm):
             return int(str(chosen))
         except (TypeError, ValueError):
             return None
+
+
+# A choice question's answers, one a line ---------------------------------------------------------
+
+CHOICE_LINE = " = "
+
+
+class ChoiceLinesField(forms.CharField):
+    """A choice variable's answers as lines "value = label", stored as ``[[value, label], ...]``."""
+
+    widget = forms.Textarea(attrs={"rows": 6, "cols": 70})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return "\n".join(f"{pair[0]}{CHOICE_LINE}{pair[1]}" for pair in value if len(pair) == 2)
+        return value
+
+    def to_python(self, value: Any) -> list[list[str]]:  # type: ignore[override]
+        if isinstance(value, list):
+            return value
+        pairs = []
+        for number, line in enumerate(str(value or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            stored, sep, label = line.partition(CHOICE_LINE.strip())
+            if not sep or not stored.strip() or not label.strip():
+                raise ValidationError(
+                    f"Line {number}: write the stored value, “=”, then the label "
+                    "(e.g. “localized = Localized”).",
+                    code="choice-line",
+                )
+            pairs.append([stored.strip(), label.strip()])
+        return pairs
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return self.to_python(data) != (initial or [])
+        except ValidationError:
+            return True
+
+
+class VariableForm(SameVersionForm):
+    """A variable: its answers, when it is a choice, as one line each instead of JSON."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "choices" in self.fields:
+            self.fields["choices"] = ChoiceLinesField(
+                required=False,
+                label="Answers",
+                help_text="One answer a line: the stored value (lower case, digits, _), “=”, the label "
+                "clinicians see. Only for a choice question.",
+            )
