@@ -100,7 +100,7 @@ def test_draft_node_edit_records_history_with_the_user(
     record = node.history.first()
     assert record.title == data["title"] and record.history_user == superuser
     audit = admin.get(reverse("admin:pathways_pathwayversion_audit", args=[draft.pk])).content.decode()
-    assert "node ki67" in audit and "root" in audit
+    assert "Changed step “What is the Ki-67 index?”: title" in audit and "root" in audit
 
 
 def test_second_editor_saving_a_stale_form_gets_a_conflict(admin: Client, draft: PathwayVersion) -> None:
@@ -239,7 +239,7 @@ def test_node_page_lists_its_edges_and_recommendations(admin: Client, pnet_versi
     page = admin.get(change_url(node)).content.decode()
     assert "caution.ssa_insulinoma_sstr_negative" in page and "SSTR imaging is Negative" in page
     ki67 = admin.get(change_url(Node.objects.get(version=pnet_version, slug="ki67"))).content.decode()
-    assert "Ki-67 index &gt; 20 %" in ki67  # the edge to differentiation, described
+    assert "Ki-67 index over 20 %" in ki67  # the edge to differentiation, in words
 
 
 def test_stale_inline_row_is_refused_too(admin: Client, draft: PathwayVersion) -> None:

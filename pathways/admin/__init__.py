@@ -36,6 +36,7 @@ from .content import (
     SafetyRuleAdmin,
     VariableAdmin,
 )
+from .site import install
 from .versions import PathwayAdmin, PathwayVersionAdmin
 from .walks import WalkAdmin
 
@@ -50,3 +51,4 @@ admin.site.register(SafetyRule, SafetyRuleAdmin)
 admin.site.register(PathwayTestCase, PathwayTestCaseAdmin)
 admin.site.register(GuidanceNote, GuidanceNoteAdmin)
 admin.site.register(Walk, WalkAdmin)
+install(admin.site)

@@ -24,12 +24,15 @@ from ..models import (
     Node,
     NodeField,
     PathwayVersion,
+    Recommendation,
     RecommendationCondition,
     SafetyRuleCondition,
     Variable,
 )
 from .forms import VERSIONED, SameVersionForm
 from .permissions import InlineLockedUnlessDraft, LockedUnlessDraft, version_of
+from .values import CodesAndCaseForm, ConditionForm, VariableForm
+from .wording import conditions_words, rule_sentence, variables_of
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -56,6 +59,10 @@ def _same_version_rows(model: type[models.Model], version: PathwayVersion | None
     )
 
 
+# How a linked row is offered in a select: as an editor knows it.
+CLINICAL_NAMES: dict[Any, Any] = {Node: lambda node: node.title, Variable: lambda variable: variable.label}
+
+
 class SameVersionChoices:
     """Offer in each link only rows of the version being edited.
 
@@ -71,7 +78,11 @@ class SameVersionChoices:
             kwargs.setdefault("queryset", PathwayVersion.objects.filter(status=PathwayVersion.Status.DRAFT))
         elif related in VERSIONED:
             kwargs.setdefault("queryset", _same_version_rows(related, editing))
-        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        named = CLINICAL_NAMES.get(related) if related is not None else None
+        if named is not None and hasattr(field, "label_from_instance"):
+            field.label_from_instance = named  # steps by title, questions by label: no slugs
+        return field
 
     def _fields_for(self, request: HttpRequest, parent: Any) -> Any:
         editing = _editing_version(request, parent)
@@ -84,6 +95,9 @@ class DraftOnlyAdmin(SameVersionChoices, LockedUnlessDraft, SimpleHistoryAdmin):
     form = SameVersionForm
     formfield_overrides = URL_FIELDS
     list_select_related: tuple[str, ...] = ("version__pathway",)
+
+    class Media:
+        css = {"all": ("pathways/authoring.css",)}
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs.setdefault("formfield_callback", self._fields_for(request, obj))
@@ -139,6 +153,7 @@ class VersionStatusFilter(admin.SimpleListFilter):
 
 
 class VariableAdmin(DraftOnlyAdmin):
+    form = VariableForm
     list_display = ("key", "label", "kind", "unit", "optional", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "optional")
     search_fields = ("key", "label")
@@ -152,11 +167,15 @@ class VariableAdmin(DraftOnlyAdmin):
 
 class NodeFieldInline(DraftOnlyInline):
     model = NodeField
+    verbose_name = "question asked"
+    verbose_name_plural = "Questions asked at this step"
     fields = ("order", "variable", "edit_revision")
 
 
 class OutEdgeInline(DraftOnlyInline):
     model = Edge
+    verbose_name = "rule"
+    verbose_name_plural = "Rules: which step follows (open a rule to change its conditions)"
     fk_name = "source"
     fields = ("order", "target", "conditions_text", "note", "edit_revision")
     readonly_fields = ("conditions_text",)
@@ -166,7 +185,7 @@ class OutEdgeInline(DraftOnlyInline):
     def conditions_text(self, obj: Edge) -> str:
         if obj.pk is None:
             return "Save, then open the edge to add its conditions."
-        return describe_rows(obj.conditions.all(), obj.version_id)
+        return conditions_words(obj.conditions.select_related("variable"))
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
@@ -177,11 +196,26 @@ class OutEdgeInline(DraftOnlyInline):
 
 
 class NodeAdmin(DraftOnlyAdmin):
-    list_display = ("slug", "title", "kind", "stage", "is_start", "version")
+    list_display = ("title", "kind", "stage", "is_start", "slug", "version")
+    list_display_links = ("title",)
     list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "stage", "is_start")
     search_fields = ("slug", "title", "body")
     inlines = [NodeFieldInline, OutEdgeInline]
-    readonly_fields = ("recommendations_here",)
+    readonly_fields = ("rules_here", "recommendations_here")
+
+    @admin.display(description="Rules (which step follows)")
+    def rules_here(self, obj: Node) -> SafeString:
+        """Each way out of the step as a sentence, linked to its page (first that holds is taken)."""
+        if obj.pk is None:
+            return SafeString("")
+        edges = obj.out_edges.select_related("target").prefetch_related("conditions").order_by("order")
+        variables = variables_of(obj.version_id)
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a></li>',
+            ((change_url_of(e), rule_sentence(e, variables)) for e in edges),
+        )
+        return format_html('<ol class="pathway-rules">{}</ol>', rows) if edges else SafeString("none")
 
     @admin.display(description="Recommendations given here")
     def recommendations_here(self, obj: Node) -> SafeString:
@@ -191,9 +225,9 @@ class NodeAdmin(DraftOnlyAdmin):
         recs = obj.recommendations.prefetch_related("conditions__variable").order_by("order")
         rows = format_html_join(
             "",
-            '<li><a href="{}">{}</a> — {} <em>({})</em></li>',
+            '<li><a href="{}">{}</a> <code>{}</code> <em>({})</em></li>',
             (
-                (change_url_of(rec), rec.code, rec.title, describe_rows(rec.conditions.all(), obj.version_id))
+                (change_url_of(rec), rec.title, rec.code, describe_rows(rec.conditions.all(), obj.version_id))
                 for rec in recs
             ),
         )
@@ -222,30 +256,83 @@ def _engine_variables(version_id: int) -> list[engine.Variable]:
     ]
 
 
-class EdgeConditionInline(DraftOnlyInline):
+class ConditionInline(DraftOnlyInline):
+    """Conditions with the value's control fitted to the question chosen (no JSON to type)."""
+
+    form = ConditionForm
+    verbose_name = "condition"
+    verbose_name_plural = "Conditions (all must hold)"
+    fields = ("variable", "op", "value", "edit_revision")
+
+    class Media:
+        js = ("pathways/values.js",)
+
+
+class EdgeConditionInline(ConditionInline):
     model = EdgeCondition
     fields = ("variable", "op", "value", "edit_revision")
 
 
 class EdgeAdmin(DraftOnlyAdmin):
-    list_display = ("__str__", "source", "target", "order", "version")
-    list_filter = (VersionStatusFilter, ("version", VersionFilter))
-    search_fields = ("source__slug", "target__slug", "note")
+    """The rules: a way out of a question, taken when all its conditions hold."""
+
+    list_display = ("rule", "source_title", "order", "version")
+    list_filter = (VersionStatusFilter, ("version", VersionFilter), "source__stage")
+    search_fields = (
+        "source__title",
+        "target__title",
+        "target__recommendations__title",
+        "target__recommendations__code",
+        "conditions__variable__label",
+        "source__slug",
+        "target__slug",
+        "note",
+    )
     list_select_related = ("version__pathway", "source", "target")
     inlines = [EdgeConditionInline]
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("conditions__variable")
 
-class RecommendationConditionInline(DraftOnlyInline):
+    @admin.display(description="Rule")
+    def rule(self, obj: Edge) -> str:
+        return rule_sentence(obj)
+
+    @admin.display(description="From the step", ordering="source__title")
+    def source_title(self, obj: Edge) -> str:
+        return obj.source.title
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        obj = context.get("original")
+        if obj is not None and obj.pk is not None:
+            context["subtitle"] = f"Rule {obj.order} of this step: the first rule that holds is taken"
+            context["title"] = (
+                f"Rule after “{obj.source.title}”: {rule_sentence(obj, variables_of(obj.version_id))}"
+            )
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
+class RecommendationConditionInline(ConditionInline):
     model = RecommendationCondition
     fields = ("variable", "op", "value", "edit_revision")
 
 
 class RecommendationAdmin(DraftOnlyAdmin):
-    list_display = ("code", "title", "section", "version")
+    list_display = ("title", "section", "code", "version")
+    list_display_links = ("title",)
     list_filter = (VersionStatusFilter, ("version", VersionFilter), "section")
-    search_fields = ("code", "title", "text")
+    search_fields = ("code", "title", "text", "nodes__title")
     filter_horizontal = ("nodes", "citations")
     inlines = [RecommendationConditionInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A published code is part of the contract (the API, integrators): it never changes.
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and code_was_published(obj):
+            readonly = (*readonly, "code")
+        return readonly
 
 
 class ReferenceAdmin(DraftOnlyAdmin):
@@ -254,12 +341,13 @@ class ReferenceAdmin(DraftOnlyAdmin):
     search_fields = ("citation", "url")
 
 
-class SafetyRuleConditionInline(DraftOnlyInline):
+class SafetyRuleConditionInline(ConditionInline):
     model = SafetyRuleCondition
     fields = ("variable", "op", "value", "edit_revision")
 
 
 class SafetyRuleAdmin(DraftOnlyAdmin):
+    form = CodesAndCaseForm
     list_display = ("name", "description", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("name", "description")
@@ -267,12 +355,13 @@ class SafetyRuleAdmin(DraftOnlyAdmin):
 
 
 class PathwayTestCaseAdmin(DraftOnlyAdmin):
+    form = CodesAndCaseForm
     list_display = ("name", "expected_outcome", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("name", "description", "expected_outcome")
 
 
-class GuidanceNoteConditionInline(DraftOnlyInline):
+class GuidanceNoteConditionInline(ConditionInline):
     model = GuidanceNoteCondition
     fields = ("variable", "op", "value", "edit_revision")
 
@@ -280,6 +369,7 @@ class GuidanceNoteConditionInline(DraftOnlyInline):
 class GuidanceNoteAdmin(DraftOnlyAdmin):
     """Where newer guidance differs from the source; shown after the management, never routing."""
 
+    form = CodesAndCaseForm
     list_display = ("code", "source", "checked_on", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter))
     search_fields = ("code", "text", "source")
@@ -296,6 +386,18 @@ class GuidanceNoteAdmin(DraftOnlyAdmin):
         "edit_revision",
     )
     inlines = [GuidanceNoteConditionInline]
+
+
+def code_was_published(recommendation: Any) -> bool:
+    """Whether a published or retired version of the pathway gave a recommendation this code."""
+    return bool(
+        recommendation.pk is not None
+        and Recommendation.objects.filter(
+            version__pathway_id=recommendation.version.pathway_id, code=recommendation.code
+        )
+        .exclude(version__status=PathwayVersion.Status.DRAFT)
+        .exists()
+    )
 
 
 def change_url_of(obj: Any) -> str:

@@ -8,8 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -23,22 +22,22 @@ from .. import authoring, diff, flowchart, selectors, validation
 from ..content_io import export_document
 from ..models import (
     Edge,
-    EdgeCondition,
+    GuidanceNote,
     Node,
-    NodeField,
     Pathway,
     PathwayTestCase,
     PathwayVersion,
     Recommendation,
-    RecommendationCondition,
     Reference,
     SafetyRule,
-    SafetyRuleCondition,
     Variable,
 )
+from . import audit
 from .content import change_url_of
 from .forms import ConflictCheckedForm, DiffForm, PublishForm
 from .permissions import LockedUnlessDraft
+from .site import WORKFLOW
+from .wording import rule_sentence
 
 CHECKLIST_TEMPLATE = "admin/pathways/_checklist.html"
 
@@ -82,23 +81,35 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
     list_filter = ("status", "pathway")
     search_fields = ("title", "pathway__slug", "note")
     list_select_related = ("pathway", "published_by")
-    fields = (
-        "pathway",
-        "number",
-        "status",
-        "title",
-        "summary",
-        "intended_use",
-        "disclaimer",
-        "source",
-        "note",
-        "based_on",
-        "published_at",
-        "published_by",
-        "content_hash",
-        "created_at",
-        "checklist",
-        "edit_revision",
+    # The page is an overview: the checklist first, then (in the template) the rules by stage and
+    # a link to each part; the texts and the version's record follow, folded.
+    fieldsets = (
+        ("Validation checklist", {"fields": ("checklist",)}),
+        (
+            "What clinicians read about the pathway",
+            {
+                "fields": ("title", "summary", "intended_use", "disclaimer", "source"),
+                "classes": ("collapse",),
+            },
+        ),
+        (
+            "This version",
+            {
+                "fields": (
+                    "pathway",
+                    "number",
+                    "status",
+                    "note",
+                    "based_on",
+                    "published_at",
+                    "published_by",
+                    "created_at",
+                    "content_hash",
+                    "edit_revision",
+                ),
+                "classes": ("collapse",),
+            },
+        ),
     )
     readonly_fields = (
         "pathway",
@@ -154,7 +165,11 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
     ) -> Any:
         obj = context.get("original")
         if obj is not None:
-            context.update(self._tools(request, obj), content_lists=_content_lists(request, obj))
+            context.update(
+                self._tools(request, obj),
+                content_lists=_content_lists(request, obj),
+                stages=rules_by_stage(obj),
+            )
         return super().render_change_form(request, context, *args, **kwargs)
 
     def _tools(self, request: HttpRequest, obj: PathwayVersion) -> dict[str, Any]:
@@ -276,12 +291,29 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
 
     def audit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk)
-        return self._page(request, version, "audit.html", title=f"History of {version}", rows=_audit(version))
+        # Filterable by version (of the same pathway) and by person.
+        chosen = request.GET.get("version", "")
+        if chosen.isdigit():
+            version = get_object_or_404(PathwayVersion.objects.filter(pathway=version.pathway_id), pk=chosen)
+        person = request.GET.get("person", "")
+        everyone = audit.audit_entries(version)
+        people = sorted({e.who for e in everyone if e.who is not None}, key=lambda user: str(user))
+        entries = audit.audit_entries(version, person=int(person)) if person.isdigit() else everyone
+        return self._page(
+            request,
+            version,
+            "audit.html",
+            title=f"History of {version}",
+            entries=entries,
+            versions=PathwayVersion.objects.filter(pathway=version.pathway_id).order_by("-number"),
+            people=people,
+            person=int(person) if person.isdigit() else None,
+        )
 
 
 # The version page lists its content with links instead of editing every row inline: a draft has
 # hundreds of rows, and one form carrying them all would exceed DATA_UPLOAD_MAX_NUMBER_FIELDS.
-LISTED_CONTENT = (Variable, Node, Recommendation, Reference, SafetyRule, PathwayTestCase)
+LISTED_CONTENT = (Variable, Node, Recommendation, Reference, SafetyRule, PathwayTestCase, GuidanceNote)
 
 
 def _content_lists(request: HttpRequest, version: PathwayVersion) -> list[dict[str, Any]]:
@@ -293,14 +325,58 @@ def _content_lists(request: HttpRequest, version: PathwayVersion) -> list[dict[s
         can_add = version.is_draft and request.user.has_perm(f"pathways.add_{opts.model_name}")
         lists.append(
             {
-                "title": opts.verbose_name_plural,
-                "rows": [(str(row), change_url_of(row)) for row in model.objects.filter(version=version)],
+                "title": dict(WORKFLOW).get(model, opts.verbose_name_plural),
+                "rows": [(_label(row), change_url_of(row)) for row in model.objects.filter(version=version)],
                 "changelist_url": f"{reverse(f'{name}_changelist')}?version__id__exact={version.pk}",
                 "add_url": f"{reverse(f'{name}_add')}?version={version.pk}" if can_add else "",
-                "add_label": f"Add {opts.verbose_name}",
+                "add_label": "Add one",
             }
         )
     return lists
+
+
+def _label(row: Any) -> str:
+    """A row as an editor knows it: its label or title, not its key or slug."""
+    if isinstance(row, Reference):
+        return str(row)
+    return next((str(getattr(row, name)) for name in ("label", "title") if getattr(row, name, "")), str(row))
+
+
+def rules_by_stage(version: PathwayVersion) -> list[dict[str, Any]]:
+    """Each stage's steps in order, each with its rules as sentences and the recommendations given there.
+
+    Four queries whatever the size of the version: the steps with their recommendations, and the
+    rules with their conditions and questions.
+    """
+    nodes = list(
+        Node.objects.filter(version=version)
+        .order_by("order", "slug")
+        .prefetch_related(Prefetch("recommendations", queryset=Recommendation.objects.order_by("order")))
+    )
+    edges = (
+        Edge.objects.filter(version=version)
+        .select_related("target")
+        .prefetch_related("conditions__variable")
+        .order_by("source_id", "order")
+    )
+    rules: dict[int, list[tuple[str, str]]] = {}
+    for edge in edges:
+        rules.setdefault(edge.source_id, []).append((rule_sentence(edge), change_url_of(edge)))
+    stages = []
+    for value, label in Node.Stage.choices:
+        steps = [
+            {
+                "node": node,
+                "url": change_url_of(node),
+                "rules": rules.get(node.pk, []),
+                "recommendations": [(rec.title, change_url_of(rec)) for rec in node.recommendations.all()],
+            }
+            for node in nodes
+            if node.stage == value
+        ]
+        if steps:
+            stages.append({"label": label, "steps": steps})
+    return stages
 
 
 def _compare_with(form: DiffForm, others: QuerySet[PathwayVersion]) -> None:
@@ -348,39 +424,3 @@ def checklist_context(version: PathwayVersion, report: validation.Report) -> dic
         "warnings": len(report.warnings),
         "rows": [(problem, links.get(problem.node or "")) for problem in report.problems],
     }
-
-
-def _audit(version: PathwayVersion) -> list[Any]:
-    """The history rows of the version and of all its content, newest first."""
-    rows: list[Any] = list(PathwayVersion.history.filter(id=version.pk).select_related("history_user"))
-    for model in (Variable, Node, Edge, Reference, Recommendation, SafetyRule, PathwayTestCase):
-        rows += list(model.history.filter(version_id=version.pk).select_related("history_user"))
-    for child_model, field in (
-        (NodeField, "node__version_id"),
-        (EdgeCondition, "edge__version_id"),
-        (RecommendationCondition, "recommendation__version_id"),
-        (SafetyRuleCondition, "rule__version_id"),
-    ):
-        parent = field.split("__")[0]
-        parent_model = child_model._meta.get_field(parent).related_model
-        assert isinstance(parent_model, type) and issubclass(parent_model, models.Model)
-        ids = parent_model._default_manager.filter(version=version).values("pk")
-        rows += list(child_model.history.filter(**{f"{parent}_id__in": ids}).select_related("history_user"))
-    rows.sort(key=lambda row: row.history_date, reverse=True)
-    rows = rows[:500]
-    for row in rows:
-        row.described = f"{row.instance._meta.verbose_name} {_describe_row(row)}"
-    return rows
-
-
-def _describe_row(row: Any) -> str:
-    for name in ("slug", "key", "code", "name", "label"):
-        if hasattr(row, name):
-            return str(getattr(row, name))
-    if hasattr(row, "source_id"):
-        return f"#{row.id} (edge, order {row.order})"
-    if hasattr(row, "op"):
-        return f"#{row.id}: {row.op} {row.value}"
-    if hasattr(row, "number"):
-        return f"{row.number} ({row.status})"
-    return f"#{row.id}"
