@@ -12,6 +12,7 @@ from fhir.resources.R4B.requestgroup import RequestGroup
 
 from bench import generate
 from pathways import engine
+from pathways.document import snapshot_from_document
 from pathways.fhir import apply, check, export
 from pathways.fhir import expressions as fp
 from pathways.fhir import response as qr
@@ -108,7 +109,7 @@ def test_an_atom_on_an_unanswered_item_is_false_not_empty(snapshot: engine.Snaps
 
 
 def _equivalent(document: dict[str, Any]) -> tuple[int, int]:
-    snapshot = engine.snapshot_from_document(document)
+    snapshot = snapshot_from_document(document)
     bundle = export.bundle(document)
     applier = check.Applier(snapshot, bundle)
     classes = 0
@@ -142,7 +143,7 @@ def test_the_check_sees_a_dropped_condition(pnet_document: dict[str, Any], v1_bu
     routes = plan["action"][0]["action"]
     last = next(action for action in reversed(routes) if "condition" in action)
     del last["condition"]  # the last edge of the first step now always holds
-    found = check.disagreements(engine.snapshot_from_document(pnet_document), broken, limit=1)
+    found = check.disagreements(snapshot_from_document(pnet_document), broken, limit=1)
     assert found and "PlanDefinition" in found[0][1]
 
 
@@ -153,7 +154,7 @@ def test_the_check_sees_an_item_enabled_too_often(
     for item in export.resources(broken)["Questionnaire"]["item"]:
         if item["linkId"] == "progressive":
             item["extension"] = [e for e in item["extension"] if e["url"] != export.ENABLE_WHEN_EXPRESSION]
-    found = check.disagreements(engine.snapshot_from_document(pnet_document), broken, limit=1)
+    found = check.disagreements(snapshot_from_document(pnet_document), broken, limit=1)
     assert found and "progressive" in found[0][1]
 
 

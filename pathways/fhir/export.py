@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pathways import engine
+from pathways.document import snapshot_from_document
 
 from . import expressions as fp
 
@@ -414,7 +415,7 @@ def library(snapshot: engine.Snapshot, document: Mapping[str, Any]) -> dict[str,
 
 def bundle(document: Mapping[str, Any]) -> dict[str, Any]:
     """The FHIR collection Bundle of a pathway document (the import/export format)."""
-    snapshot = engine.snapshot_from_document(document)
+    snapshot = snapshot_from_document(document)
     routes = _Routes(snapshot)
     resources = [
         questionnaire(snapshot, routes),
