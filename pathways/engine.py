@@ -715,6 +715,19 @@ def cuts(conditions: Iterable[Condition]) -> dict[str, list[float]]:
     return {key: sorted(values) for key, values in found.items()}
 
 
+def satisfiable(conditions: Iterable[Condition], variables: Mapping[str, Variable]) -> bool:
+    """Whether some answers satisfy all of ``conditions``: for each variable they test, a class of
+    its values (cut at their thresholds) satisfies every one of them on it."""
+    by_variable: dict[str, list[Condition]] = {}
+    for condition in conditions:
+        by_variable.setdefault(condition.variable, []).append(condition)
+    for key, tests in by_variable.items():
+        values = representatives(variables[key], cuts(tests).get(key, []))
+        if not any(all(test.holds({key: value}) for test in tests) for value in values):
+            return False
+    return True
+
+
 def thresholds(snapshot: Snapshot, extra: Iterable[Condition] = ()) -> dict[str, list[float]]:
     """Every number that any edge or recommendation condition (or one of ``extra``) compares a
     number variable with."""

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from pathways import admin as pathways_admin
 from pathways import authoring
@@ -87,6 +88,9 @@ def test_checklist_is_rendered_from_its_template_on_the_version_and_publish_page
         page = response.content.decode()
         assert 'class="pathway-checklist"' in page and "publishing is refused" in page
         assert 'href="/admin/pathways/node/' in page
+        # The faulty step is named by its title, as an editor knows it, not by its slug.
+        title = Node.objects.get(version=draft, slug="ki67").title
+        assert f"step “{escape(title)}”</a>" in page and ">step ki67<" not in page
     response = admin.get(change_url(pnet_version))
     assert "admin/pathways/_checklist.html" in [t.name for t in response.templates]
     # Version 2's one warning: the recommendation shown as the pathway's resolution cites nothing.

@@ -49,7 +49,12 @@ def test_only_the_engine_decides_routes_outside_the_content_checks() -> None:
     testing = {"holds", "matches", "applies"}
     offenders = []
     for path in sorted(package.rglob("*.py")):
-        if path.name in {"engine.py", "validation.py"}:
+        # The gate analyses the conditions; the FHIR proof evaluates the export's own FHIRPath
+        # expressions (its ``holds``) to show they decide as the engine does.
+        if (
+            path.name in {"engine.py", "validation.py"}
+            or path.relative_to(package).as_posix() == "fhir/check.py"
+        ):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (

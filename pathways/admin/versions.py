@@ -417,10 +417,14 @@ def publish_context(version: PathwayVersion) -> dict[str, Any]:
 
 def checklist_context(version: PathwayVersion, report: validation.Report) -> dict[str, Any]:
     """The context of the checklist: errors and warnings, each with a link to the faulty step's page."""
-    links = _node_links(version)
+    steps = {
+        slug: (reverse("admin:pathways_node_change", args=[pk]), title)
+        for pk, slug, title in Node.objects.filter(version=version).values_list("pk", "slug", "title")
+    }
     return {
         "classes": report.classes,
         "errors": len(report.errors),
         "warnings": len(report.warnings),
-        "rows": [(problem, links.get(problem.node or "")) for problem in report.problems],
+        # Each problem with its step's page and title (an editor reads titles, not slugs).
+        "rows": [(problem, *steps.get(problem.node or "", (None, None))) for problem in report.problems],
     }

@@ -177,19 +177,8 @@ class _Routes:
 
 
 def _disjoint(first: engine.Edge, second: engine.Edge, variables: Mapping[str, engine.Variable]) -> bool:
-    """Whether no answer satisfies both edges: for some variable both test, no class of its values
-    (cut at the thresholds of their conditions) satisfies every condition of both on it."""
-    for key in {c.variable for c in first.conditions} & {c.variable for c in second.conditions}:
-        tests = [c for c in (*first.conditions, *second.conditions) if c.variable == key]
-        cuts: list[float] = []
-        if variables[key].kind == engine.NUMBER:
-            cuts = sorted(
-                {float(v) for c in tests for v in (c.value if c.op in engine.SET_OPERATORS else [c.value])}
-            )
-        values = engine.representatives(variables[key], cuts)
-        if not any(all(c.holds({key: value}) for c in tests) for value in values):
-            return True
-    return False
+    """Whether no answer satisfies both edges."""
+    return not engine.satisfiable((*first.conditions, *second.conditions), variables)
 
 
 def _note_condition(
