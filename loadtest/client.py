@@ -64,7 +64,15 @@ class Session:
     def close(self) -> None:
         self.client.close()
 
-    def request(self, kind: str, method: str, path: str, form: dict[str, str] | None = None) -> Response:
+    def request(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        *,
+        expected: tuple[int, ...] = (),
+    ) -> Response:
         headers = {"Accept": "text/html", "User-Agent": "pnet-loadtest"}
         body = None
         if form is not None:
@@ -79,8 +87,9 @@ class Session:
             self.close()
             raise WalkError(f"{method} {path}: {error}") from error
         response = Response(answer.status, answer.headers, answer.text)
-        self._sample(kind, started, ok=response.status < 400, detail=str(response.status))
-        if response.status >= 400:
+        ok = response.status < 400 or response.status in expected
+        self._sample(kind, started, ok=ok, detail=str(response.status))
+        if not ok:
             raise WalkError(f"{method} {path}: HTTP {response.status}")
         return response
 
@@ -143,9 +152,12 @@ def walk(session: Session, slug: str, rng: random.Random, think: Callable[[], No
         page = session.request("step GET", "GET", location)
         think()
         action, fields = answer_form(page.body, rng)
-        response = session.request("step POST", "POST", action, fields)
-        if response.status == 422 and CONFIRM.search(response.body):
-            # A number far beyond the pathway's thresholds is asked again: confirm it, as meant.
+        # A number far beyond the pathway's thresholds is asked again (422 with a box to confirm
+        # it): the clinician meant it and confirms it; any other 422 is an error.
+        response = session.request("step POST", "POST", action, fields, expected=(422,))
+        if response.status == 422:
+            if not CONFIRM.search(response.body):
+                raise WalkError(f"POST {action}: HTTP 422")
             fields.update(CONFIRM.findall(response.body))
             response = session.request("step POST", "POST", action, fields)
     raise WalkError(f"no result after {MAX_STEPS} steps")
