@@ -3,6 +3,7 @@ its publish, new-draft, preview, diff, diagram and audit pages."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -285,7 +286,7 @@ class PathwayVersionAdmin(LockedUnlessDraft, SimpleHistoryAdmin):
         svg = flowchart.render(
             selectors.snapshot_for(version),
             faulty={p.node for p in report.errors if p.node},
-            node_href=links.get,
+            node_href=lambda slug: link.href if (link := links.get(slug)) else None,
         )
         return self._page(request, version, "diagram.html", title=f"Diagram of {version}", svg=svg)
 
@@ -386,10 +387,18 @@ def _compare_with(form: DiffForm, others: QuerySet[PathwayVersion]) -> None:
     field.queryset = others
 
 
-def _node_links(version: PathwayVersion) -> dict[str, str]:
+@dataclass(frozen=True)
+class StepLink:
+    """A link to a step's admin page, named by the step's title (an editor reads titles, not slugs)."""
+
+    href: str
+    title: str
+
+
+def _node_links(version: PathwayVersion) -> dict[str, StepLink]:
     return {
-        slug: reverse("admin:pathways_node_change", args=[pk])
-        for pk, slug in Node.objects.filter(version=version).values_list("pk", "slug")
+        slug: StepLink(reverse("admin:pathways_node_change", args=[pk]), title)
+        for pk, slug, title in Node.objects.filter(version=version).values_list("pk", "slug", "title")
     }
 
 
@@ -417,14 +426,10 @@ def publish_context(version: PathwayVersion) -> dict[str, Any]:
 
 def checklist_context(version: PathwayVersion, report: validation.Report) -> dict[str, Any]:
     """The context of the checklist: errors and warnings, each with a link to the faulty step's page."""
-    steps = {
-        slug: (reverse("admin:pathways_node_change", args=[pk]), title)
-        for pk, slug, title in Node.objects.filter(version=version).values_list("pk", "slug", "title")
-    }
+    links = _node_links(version)
     return {
         "classes": report.classes,
         "errors": len(report.errors),
         "warnings": len(report.warnings),
-        # Each problem with its step's page and title (an editor reads titles, not slugs).
-        "rows": [(problem, *steps.get(problem.node or "", (None, None))) for problem in report.problems],
+        "rows": [(problem, links.get(problem.node or "")) for problem in report.problems],
     }
