@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from . import engine, immutability
+from . import document, engine, immutability
 from .immutability import DRAFT, ImmutableVersionError
 from .jsonfields import StrictJSONField
 
@@ -214,7 +214,25 @@ class Variable(VersionContent):
         ]
 
     def __str__(self) -> str:
-        return self.key
+        return self.label
+
+    def as_engine(self) -> engine.Variable:
+        """This row as the engine reads it, through the document format's one builder."""
+        return document.variable(
+            document.variable_item(
+                key=self.key,
+                label=self.label,
+                kind=self.kind,
+                unit=self.unit,
+                minimum=self.minimum,
+                minimum_inclusive=self.minimum_inclusive,
+                maximum=self.maximum,
+                maximum_inclusive=self.maximum_inclusive,
+                choices=[[str(value), str(label)] for value, label in (self.choices or ())],
+                help=self.help_text,
+                optional=self.optional,
+            )
+        )
 
 
 class Node(VersionContent):
@@ -251,7 +269,7 @@ class Node(VersionContent):
         ]
 
     def __str__(self) -> str:
-        return self.slug
+        return self.title
 
 
 class NodeField(VersionContent):
@@ -270,7 +288,7 @@ class NodeField(VersionContent):
         constraints = [models.UniqueConstraint(fields=["node", "variable"], name="unique_node_field")]
 
     def __str__(self) -> str:
-        return f"{self.node.slug}: {self.variable.key}"
+        return f"{self.node.title}: {self.variable.label}"
 
     def clean(self) -> None:
         self._refuse_links_across_versions(None, "node", "variable")
@@ -295,7 +313,7 @@ class Edge(VersionContent):
         constraints = [models.UniqueConstraint(fields=["source", "order"], name="unique_edge_order")]
 
     def __str__(self) -> str:
-        return f"{self.source.slug} → {self.target.slug} (#{self.order})"
+        return f"{self.source.title} → {self.target.title}"
 
     def clean(self) -> None:
         self._refuse_links_across_versions(self.version_id, "source", "target")
@@ -320,7 +338,12 @@ class Condition(VersionContent):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.variable.key} {self.get_op_display()} {self.value}"
+        variable = self.variable.as_engine()
+        condition = engine.Condition(variable.key, self.op, self.value)
+        try:
+            return condition.describe({variable.key: variable})
+        except (TypeError, ValueError, KeyError):  # a value being edited that does not fit yet
+            return f"{variable.label} {self.get_op_display()} {self.value}"
 
     def clean(self) -> None:
         parent = self.version_path.split("__")[0]  # the edge, recommendation or rule
@@ -391,7 +414,7 @@ class Recommendation(VersionContent):
         constraints = [models.UniqueConstraint(fields=["version", "code"], name="unique_recommendation_code")]
 
     def __str__(self) -> str:
-        return self.code
+        return self.title
 
 
 class RecommendationCondition(Condition):

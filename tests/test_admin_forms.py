@@ -463,7 +463,7 @@ def test_a_link_to_another_draft_is_refused_naming_that_draft(
     values = {**recommendation_fields(draft), "nodes": [node(draft).pk, node(other_draft).pk]}
     response = post_form(editor_client, reverse("admin:pathways_recommendation_add"), values)
     assert errors_by_name(response)["nodes"] == [
-        f"ki67 of another version ({other_draft}): choose only nodes of this version."
+        f"“{node(other_draft)}” of another version ({other_draft}): choose only nodes of this version."
     ]
 
 

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import document, engine
+from .. import engine
 from ..diff import describe_conditions
 from ..models import (
     Edge,
@@ -248,12 +248,7 @@ def describe_rows(rows: Any, version_id: int) -> str:
 
 
 def _engine_variables(version_id: int) -> list[engine.Variable]:
-    return [
-        document.variable(
-            {"key": v.key, "label": v.label, "kind": v.kind, "unit": v.unit, "choices": v.choices}
-        )
-        for v in Variable.objects.filter(version_id=version_id)
-    ]
+    return [v.as_engine() for v in Variable.objects.filter(version_id=version_id)]
 
 
 class ConditionInline(DraftOnlyInline):

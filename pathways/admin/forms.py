@@ -70,7 +70,7 @@ class SameVersionForm(ConflictCheckedForm):
             if strays:
                 versions = PathwayVersion.objects.filter(pk__in={row.version_id for row in strays})
                 message = OTHER_VERSION.format(
-                    rows=", ".join(sorted(map(str, strays))),
+                    rows=", ".join(sorted(f"“{row}”" for row in strays)),
                     versions=", ".join(sorted(map(str, versions))),
                     plural=queryset.model._meta.verbose_name_plural,
                 )

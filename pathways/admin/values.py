@@ -44,17 +44,7 @@ YES_NO = (("true", "Yes"), ("false", "No"))
 
 
 def as_engine_variable(row: Variable) -> engine.Variable:
-    return engine.Variable(
-        key=row.key,
-        label=row.label,
-        kind=row.kind,
-        unit=row.unit,
-        minimum=row.minimum,
-        maximum=row.maximum,
-        minimum_inclusive=row.minimum_inclusive,
-        maximum_inclusive=row.maximum_inclusive,
-        choices=tuple((str(value), str(label)) for value, label in (row.choices or ())),
-    )
+    return row.as_engine()
 
 
 def number_text(value: Any) -> str:

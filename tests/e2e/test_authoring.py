@@ -37,7 +37,7 @@ def test_editor_fixes_a_gap_and_publishes(page: Page, site_url: str) -> None:
     expect(page.locator(".errornote")).to_contain_text("cannot be published")
     expect(page.locator("[data-publish-form]")).to_have_count(0)
 
-    page.locator(".pathway-checklist a", has_text="step ki67").first.click()
+    page.locator(".pathway-checklist a", has_text="step “What is the Ki-67 index?”").first.click()
     expect(page).to_have_url(re.compile(r"/admin/pathways/node/\d+/change/"))
     page.locator("#out_edges-group a.inlinechangelink").first.click()  # edge #1 out of ki67
     expect(page).to_have_url(re.compile(r"/admin/pathways/edge/\d+/change/"))
