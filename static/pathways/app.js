@@ -22,7 +22,9 @@
 
   function focusHeading() {
     var heading = document.getElementById("step-title");
-    if (heading) { heading.focus({ preventScroll: true }); heading.scrollIntoView({ block: "nearest" }); }
+    // At once, not smoothly (Bootstrap sets smooth scrolling): the new step or the plan is on
+    // screen the moment it is announced, not after an animation from where the last step was.
+    if (heading) { heading.focus({ preventScroll: true }); heading.scrollIntoView({ block: "nearest", behavior: "instant" }); }
   }
 
   function fieldErrors(container) {
