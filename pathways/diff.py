@@ -196,27 +196,37 @@ def _range(item: Mapping[str, Any]) -> str:
     return f"{left}, {right}"
 
 
+def _step_names(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, str]:
+    """Each step as an editor knows it: its title in quotes (the newer title where it changed)."""
+    return {
+        item["slug"]: f"“{item['title']}”"
+        for document in (old, new)
+        for item in document.get("nodes") or ()
+        if isinstance(item, Mapping) and "slug" in item and "title" in item
+    }
+
+
 def _diff_nodes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     before, after = _by(old.get("nodes"), "slug"), _by(new.get("nodes"), "slug")
+    step = _step_names(old, new)
     changes = [
-        Change(ADDED, "step", f"New step {slug}: “{after[slug]['title']}”.", slug)
+        Change(ADDED, "step", f"New step “{after[slug]['title']}”.", slug)
         for slug in sorted(after.keys() - before.keys())
     ]
     changes += [
-        Change(REMOVED, "step", f"Step {slug} removed.") for slug in sorted(before.keys() - after.keys())
+        Change(REMOVED, "step", f"Step {step[slug]} removed.")
+        for slug in sorted(before.keys() - after.keys())
     ]
     for slug in sorted(before.keys() & after.keys()):
         a, b = before[slug], after[slug]
         if a.get("title") != b.get("title"):
-            changes.append(
-                Change(CHANGED, "step", f"Step {slug} now reads “{b['title']}” (was “{a['title']}”).", slug)
-            )
+            changes.append(Change(CHANGED, "step", f"Step “{a['title']}” now reads “{b['title']}”.", slug))
         if (a.get("fields") or []) != (b.get("fields") or []):
             changes.append(
                 Change(
                     CHANGED,
                     "step",
-                    f"Step {slug} now asks {', '.join(b.get('fields') or []) or 'nothing'} "
+                    f"Step {step[slug]} now asks {', '.join(b.get('fields') or []) or 'nothing'} "
                     f"(was {', '.join(a.get('fields') or []) or 'nothing'}).",
                     slug,
                 )
@@ -226,7 +236,7 @@ def _diff_nodes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
                 _text_change(
                     CHANGED,
                     "step",
-                    f"Step {slug}: explanatory text changed.",
+                    f"Step {step[slug]}: explanatory text changed.",
                     slug,
                     a.get("body"),
                     b.get("body"),
@@ -235,14 +245,14 @@ def _diff_nodes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
         for name in ("kind", "stage"):
             if a.get(name) != b.get(name):
                 changes.append(
-                    Change(CHANGED, "step", f"Step {slug}: {name} {a.get(name)} → {b.get(name)}.", slug)
+                    Change(CHANGED, "step", f"Step {step[slug]}: {name} {a.get(name)} → {b.get(name)}.", slug)
                 )
         if bool(a.get("start")) != bool(b.get("start")):
             changes.append(
                 Change(
                     CHANGED,
                     "step",
-                    f"Step {slug} {'is now' if b.get('start') else 'is no longer'} the start.",
+                    f"Step {step[slug]} {'is now' if b.get('start') else 'is no longer'} the start.",
                     slug,
                 )
             )
@@ -263,27 +273,28 @@ def _diff_edges(
     old: Mapping[str, Any], new: Mapping[str, Any], variables: Mapping[str, engine.Variable]
 ) -> list[Change]:
     before, after = _edge_keys(old), _edge_keys(new)
+    step = _step_names(old, new)
     changes = []
     for key in sorted(after.keys() - before.keys()):
         changes.append(
             Change(
                 ADDED,
-                "edge",
-                f"New edge {key[0]} → {key[1]} when "
+                "rule",
+                f"New rule {step[key[0]]} → {step[key[1]]} when "
                 f"{describe_conditions(after[key].get('conditions'), variables)}.",
                 key[0],
             )
         )
     for key in sorted(before.keys() - after.keys()):
-        changes.append(Change(REMOVED, "edge", f"Edge {key[0]} → {key[1]} removed.", key[0]))
+        changes.append(Change(REMOVED, "rule", f"Rule {step[key[0]]} → {step[key[1]]} removed.", key[0]))
     for key in sorted(before.keys() & after.keys()):
         a, b = before[key], after[key]
         if _conditions_key(a) != _conditions_key(b):
             changes.append(
                 Change(
                     CHANGED,
-                    "edge",
-                    f"Edge {key[0]} → {key[1]} now requires "
+                    "rule",
+                    f"Rule {step[key[0]]} → {step[key[1]]} now requires "
                     f"{describe_conditions(b.get('conditions'), variables)} "
                     f"(was {describe_conditions(a.get('conditions'), variables)}).",
                     key[0],
@@ -293,8 +304,8 @@ def _diff_edges(
             changes.append(
                 Change(
                     CHANGED,
-                    "edge",
-                    f"Edge {key[0]} → {key[1]} is now tried #{b['order']} (was #{a['order']}).",
+                    "rule",
+                    f"Rule {step[key[0]]} → {step[key[1]]} is now tried #{b['order']} (was #{a['order']}).",
                     key[0],
                 )
             )
@@ -302,8 +313,8 @@ def _diff_edges(
             changes.append(
                 _text_change(
                     CHANGED,
-                    "edge",
-                    f"Edge {key[0]} → {key[1]}: note changed.",
+                    "rule",
+                    f"Rule {step[key[0]]} → {step[key[1]]}: note changed.",
                     key[0],
                     a.get("note"),
                     b.get("note"),

@@ -177,7 +177,10 @@ def test_diff_speaks_in_clinical_terms(admin: Client, draft: PathwayVersion) -> 
     condition.op = "ge"
     condition.save()
     page = admin.get(reverse("admin:pathways_pathwayversion_diff", args=[draft.pk])).content.decode()
-    assert "Edge ki67 → differentiation now requires Ki-67 index ≥ 20 % (was Ki-67 index &gt; 20 %)" in page
+    assert (
+        "Rule “What is the Ki-67 index?” → “Is the tumour well differentiated (NET G3) or poorly "
+        "differentiated (NEC)?” now requires Ki-67 index ≥ 20 % (was Ki-67 index &gt; 20 %)"
+    ) in page
 
 
 def test_diagram_marks_faulty_steps(admin: Client, draft: PathwayVersion) -> None:

@@ -92,11 +92,26 @@ def test_publish_page_shows_the_word_diff_and_the_stale_texts(
     assert "<del>(1-2</del>" in page or "<del>1-2</del>" in page
     assert "<ins>" in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert '<script>alert("x")' not in page
-    assert "now requires Tumour size" in page or "now requires" in page  # the conditions diff
+    # The conditions diff, in the editor's words: the steps by title, not by slug.
+    assert "→ “Formal resection for a nonfunctioning tumour over 2 cm” now requires" in page
+    assert "Tumour size &gt; 2.5 cm" in page and "Rule “Is a Ki-67 index available?” → " in page
     # The fixed caution reads 1-2.5 cm now: seven texts left, each with a box to confirm.
     assert len(stale_keys(response)) == 7
     assert page.count('name="confirm"') == 7
     assert "data-publish-status" in page and 'aria-live="polite"' in page and "publish.js" in page
+
+
+def test_the_diff_page_shows_text_changes_word_by_word_too(
+    draft: PathwayVersion, publisher_client: Client, pnet_version: PathwayVersion
+) -> None:
+    rec = Recommendation.objects.get(version=draft, code=SMALL_CAUTION)
+    rec.text = rec.text.replace("1-2 cm", "1-2.5 cm") + " <b>bold</b>"
+    rec.save()
+    url = reverse("admin:pathways_pathwayversion_diff", args=[draft.pk])
+    page = publisher_client.get(url, {"against": pnet_version.pk}).content.decode()
+    words = page[page.index("data-word-diff") :]
+    assert "<del>" in words and "<ins>" in words and "&lt;b&gt;bold&lt;/b&gt;" in words
+    assert "<b>bold</b>" not in page
 
 
 def test_publishing_is_refused_until_every_stale_text_is_confirmed(
