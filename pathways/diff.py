@@ -333,6 +333,7 @@ def _diff_recommendations(
     old: Mapping[str, Any], new: Mapping[str, Any], variables: Mapping[str, engine.Variable]
 ) -> list[Change]:
     before, after = _by(old.get("recommendations"), "code"), _by(new.get("recommendations"), "code")
+    step = _step_names(old, new)
     changes = []
     for code in sorted(after.keys() - before.keys()):
         item = after[code]
@@ -340,25 +341,34 @@ def _diff_recommendations(
             Change(
                 ADDED,
                 "recommendation",
-                f"New recommendation {code} (“{item['title']}”) at "
-                f"{', '.join(item.get('nodes') or []) or 'no step'}"
+                f"New recommendation “{item['title']}” ({code}) at "
+                f"{', '.join(step.get(n, n) for n in item.get('nodes') or []) or 'no step'}"
                 f", given {describe_conditions(item.get('conditions'), variables)}.",
                 (item.get("nodes") or [None])[0],
             )
         )
     for code in sorted(before.keys() - after.keys()):
         changes.append(
-            Change(REMOVED, "recommendation", f"Recommendation {code} removed: no walk gets it now.")
+            Change(
+                REMOVED,
+                "recommendation",
+                f"Recommendation “{before[code].get('title')}” ({code}) removed: no walk gets it now.",
+            )
         )
     for code in sorted(before.keys() & after.keys()):
         a, b = before[code], after[code]
         where = (b.get("nodes") or [None])[0]
+        name = f"“{b.get('title')}” ({code})"
+
+        def at(item: Mapping[str, Any]) -> str:
+            return ", ".join(step.get(n, n) for n in item.get("nodes") or []) or "no step"
+
         if a.get("text") != b.get("text"):
             changes.append(
                 _text_change(
                     CHANGED,
                     "recommendation",
-                    f"{code}: wording changed.",
+                    f"{name}: wording changed.",
                     where,
                     a.get("text"),
                     b.get("text"),
@@ -369,7 +379,7 @@ def _diff_recommendations(
                 _text_change(
                     CHANGED,
                     "recommendation",
-                    f"{code}: title changed.",
+                    f"{name}: title changed.",
                     where,
                     a.get("title"),
                     b.get("title"),
@@ -380,7 +390,7 @@ def _diff_recommendations(
                 Change(
                     CHANGED,
                     "recommendation",
-                    f"{code} is now given {describe_conditions(b.get('conditions'), variables)} "
+                    f"{name} is now given {describe_conditions(b.get('conditions'), variables)} "
                     f"(was {describe_conditions(a.get('conditions'), variables)}).",
                     where,
                 )
@@ -390,8 +400,7 @@ def _diff_recommendations(
                 Change(
                     CHANGED,
                     "recommendation",
-                    f"{code} is now given at {', '.join(b.get('nodes') or []) or 'no step'} "
-                    f"(was {', '.join(a.get('nodes') or []) or 'no step'}).",
+                    f"{name} is now given at {at(b)} (was {at(a)}).",
                     where,
                 )
             )
@@ -400,17 +409,17 @@ def _diff_recommendations(
                 Change(
                     CHANGED,
                     "recommendation",
-                    f"{code} now cites [{', '.join(b.get('citations') or [])}] "
+                    f"{name} now cites [{', '.join(b.get('citations') or [])}] "
                     f"(was [{', '.join(a.get('citations') or [])}]).",
                     where,
                 )
             )
         if a.get("section") != b.get("section"):
-            changes.append(Change(CHANGED, "recommendation", f"{code}: section changed.", where))
+            changes.append(Change(CHANGED, "recommendation", f"{name}: section changed.", where))
         if a.get("note") != b.get("note"):
             changes.append(
                 _text_change(
-                    CHANGED, "recommendation", f"{code}: note changed.", where, a.get("note"), b.get("note")
+                    CHANGED, "recommendation", f"{name}: note changed.", where, a.get("note"), b.get("note")
                 )
             )
     return changes

@@ -64,7 +64,7 @@ def test_the_diff_shows_recommendation_text_changes_word_by_word(pnet_v2_documen
     node = next(n for n in new["nodes"] if n["slug"] == "nf_large_resection")
     node["body"] = (node.get("body") or "") + " Added sentence."
     changes = diff.diff_documents(pnet_v2_document, new)
-    wording = next(c for c in changes if c.text.startswith("caution.small_tumor_malignant_potential"))
+    wording = next(c for c in changes if "(caution.small_tumor_malignant_potential)" in c.text)
     assert wording.text.endswith("wording changed.")
     assert (diff.DELETED, "1-2") in wording.words and (diff.INSERTED, "1-2.5") in wording.words
     body = next(c for c in changes if c.node == "nf_large_resection" and c.area == "step")
