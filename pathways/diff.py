@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import engine
-from .document import conditions
+from .document import conditions, edge_keys
 from .document import variables as variables_of
 
 ADDED = "added"
@@ -259,20 +259,10 @@ def _diff_nodes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     return changes
 
 
-def _edge_keys(document: Mapping[str, Any]) -> dict[tuple[str, str, int], dict[str, Any]]:
-    found: dict[tuple[str, str, int], dict[str, Any]] = {}
-    counts: dict[tuple[str, str], int] = {}
-    for item in sorted(document.get("edges") or (), key=lambda e: (e["source"], e["order"])):
-        pair = (item["source"], item["target"])
-        counts[pair] = counts.get(pair, 0) + 1
-        found[(*pair, counts[pair])] = item
-    return found
-
-
 def _diff_edges(
     old: Mapping[str, Any], new: Mapping[str, Any], variables: Mapping[str, engine.Variable]
 ) -> list[Change]:
-    before, after = _edge_keys(old), _edge_keys(new)
+    before, after = edge_keys(old), edge_keys(new)
     step = _step_names(old, new)
     changes = []
     for key in sorted(after.keys() - before.keys()):

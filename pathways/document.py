@@ -193,3 +193,14 @@ def snapshot_from_document(document: Mapping[str, Any], version_id: int | None =
         version_id=version_id,
         notes=notes,
     )
+
+
+def edge_keys(document: Mapping[str, Any]) -> dict[tuple[str, str, int], Mapping[str, Any]]:
+    """Edges by (source, target, n-th such edge): an edge's identity across versions of a pathway."""
+    found: dict[tuple[str, str, int], Mapping[str, Any]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for item in sorted(document.get("edges") or (), key=lambda e: (e["source"], e["order"])):
+        pair = (item["source"], item["target"])
+        counts[pair] = counts.get(pair, 0) + 1
+        found[(*pair, counts[pair])] = item
+    return found

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import engine
+from .document import edge_keys
 
 CODE = "stale-threshold-text"
 
@@ -153,22 +154,11 @@ def states(text: str, value: float, unit: str) -> list[str]:
 # Threshold changes --------------------------------------------------------------------------------
 
 
-def _edge_keys(document: Mapping[str, Any]) -> dict[tuple[str, str, int], Mapping[str, Any]]:
-    """Edges by (source, target, n-th such edge): the same identity the version diff uses."""
-    found: dict[tuple[str, str, int], Mapping[str, Any]] = {}
-    counts: dict[tuple[str, str], int] = {}
-    for item in sorted(document.get("edges") or (), key=lambda e: (e["source"], e["order"])):
-        pair = (item["source"], item["target"])
-        counts[pair] = counts.get(pair, 0) + 1
-        found[(*pair, counts[pair])] = item
-    return found
-
-
 def _conditioned(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """Everything of ``document`` that carries conditions, by a name stable across versions."""
     items: dict[str, Mapping[str, Any]] = {
         f"edge {source} → {target}" + (f" #{n}" if n > 1 else ""): edge
-        for (source, target, n), edge in _edge_keys(document).items()
+        for (source, target, n), edge in edge_keys(document).items()
     }
     for group, key, label in (
         ("recommendations", "code", "recommendation"),
@@ -223,7 +213,7 @@ def _texts(document: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str, st
     for item in document.get("nodes") or ():
         yield "step", item["slug"], "title", item.get("title") or "", item["slug"]
         yield "step", item["slug"], "text", item.get("body") or "", item["slug"]
-    for (source, target, n), item in _edge_keys(document).items():
+    for (source, target, n), item in edge_keys(document).items():
         name = f"{source} → {target}" + (f" #{n}" if n > 1 else "")
         yield "edge", name, "note", item.get("note") or "", source
     for item in document.get("recommendations") or ():
