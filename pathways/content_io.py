@@ -143,6 +143,7 @@ def _fill(document: dict[str, Any], version: PathwayVersion) -> None:
                     choices=item.get("choices", []),
                     help_text=item.get("help", ""),
                     optional=item.get("optional", False),
+                    other_units=item.get("other_units", []),
                     order=order,
                 )
                 for order, item in enumerate(document["variables"])
@@ -322,6 +323,7 @@ def export_document(version: PathwayVersion) -> dict[str, Any]:
             "choices",
             "help_text",
             "optional",
+            "other_units",
         )
     )
     keys = {row[0]: row[1] for row in variables}
@@ -381,7 +383,7 @@ def export_document(version: PathwayVersion) -> dict[str, Any]:
         cited[rec_id].append(reference_id)
 
     def variable_doc(row: tuple[Any, ...]) -> dict[str, Any]:
-        _, key, label, kind, unit, low, low_in, high, high_in, choices, help_text, optional = row
+        _, key, label, kind, unit, low, low_in, high, high_in, choices, help_text, optional, others = row
         return variable_item(
             key=key,
             label=label,
@@ -394,6 +396,7 @@ def export_document(version: PathwayVersion) -> dict[str, Any]:
             choices=choices,
             help=help_text,
             optional=optional,
+            other_units=others,
         )
 
     def node_doc(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -172,11 +172,46 @@ def _diff_variables(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chan
             changes.append(
                 Change(CHANGED, "variable", f"{key}: accepted range is now {_range(b)} (was {_range(a)}).")
             )
+        changes += _diff_other_units(key, a, b)
         for name in ("label", "unit", "optional", "kind"):
             if a.get(name) != b.get(name):
                 changes.append(
                     Change(CHANGED, "variable", f"{key}: {name} “{a.get(name)}” → “{b.get(name)}”.")
                 )
+    return changes
+
+
+def _diff_other_units(key: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
+    """The units a number may also be entered in: gained, dropped, or converted differently."""
+    before = {o["unit"]: o for o in a.get("other_units") or ()}
+    after = {o["unit"]: o for o in b.get("other_units") or ()}
+    unit = b.get("unit", "")
+
+    def conversion(other: Mapping[str, Any]) -> str:
+        return f"1 {other['unit']} = {engine.format_number(other['factor'])} {unit}"
+
+    changes = [
+        Change(CHANGED, "variable", f"{key}: may also be entered in {name} ({conversion(after[name])}).")
+        for name in after
+        if name not in before
+    ]
+    changes += [
+        Change(CHANGED, "variable", f"{key}: no longer accepted in {name}.")
+        for name in before
+        if name not in after
+    ]
+    changes += [
+        Change(CHANGED, "variable", f"{key}: now {conversion(after[name])} (was {conversion(before[name])}).")
+        for name in after
+        if name in before and after[name]["factor"] != before[name]["factor"]
+    ]
+    changes += [
+        Change(CHANGED, "variable", f"{key}: the basis of the conversion from {name} changed.")
+        for name in after
+        if name in before
+        and after[name]["factor"] == before[name]["factor"]
+        and after[name].get("basis") != before[name].get("basis")
+    ]
     return changes
 
 

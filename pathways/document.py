@@ -71,6 +71,15 @@ def variable(item: Mapping[str, Any]) -> engine.Variable:
         choices=tuple((c[0], c[1]) for c in item.get("choices", ())),
         help=item.get("help", ""),
         optional=item.get("optional", False),
+        other_units=other_units(item.get("other_units")),
+    )
+
+
+def other_units(items: Iterable[Mapping[str, Any]] | None) -> tuple[engine.OtherUnit, ...]:
+    """The engine's other units of a document variable's ``other_units`` list."""
+    return tuple(
+        engine.OtherUnit(unit=item["unit"], factor=item["factor"], basis=item.get("basis", ""))
+        for item in items or ()
     )
 
 
@@ -92,6 +101,7 @@ def variable_item(
     choices: list[list[str]] | None = None,
     help: str = "",
     optional: bool = False,
+    other_units: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A variable as the export writes it: unit, bounds and choices only where it has them."""
     item: dict[str, Any] = {"key": key, "label": label, "kind": kind}
@@ -107,6 +117,11 @@ def variable_item(
         item["choices"] = choices
     item["help"] = help
     item["optional"] = optional
+    if other_units:
+        item["other_units"] = [
+            {"unit": other["unit"], "factor": other["factor"], "basis": other.get("basis", "")}
+            for other in other_units
+        ]
     return item
 
 

@@ -68,9 +68,12 @@ _MAX_NUMBER_TEXT = 24
 _TYPED = re.compile(r"(-?[0-9.,]*[0-9][0-9.,]*|-?[.,][0-9]+)\s*(\S.*)?", re.ASCII | re.DOTALL)
 # "1,500" or "12,000": a comma before exactly three digits may be a thousands separator.
 _GROUPED = re.compile(r"-?[0-9]{1,3},[0-9]{3}", re.ASCII)
-# Units a clinician may type instead of the asked one, with the factor to it (lengths only: a
-# laboratory unit's factor depends on the substance).
+# Units a clinician may type instead of the asked one, with the factor to it: the value is refused
+# with the conversion shown (lengths only; a laboratory unit's factor depends on the substance, so
+# a variable's content lists the other units it accepts, see :class:`OtherUnit`).
 _UNIT_FACTORS = {("mm", "cm"): 0.1, ("cm", "mm"): 10.0}
+# A converted value keeps this many significant digits (5.5 mmol/L of glucose is 99.09 mg/dL).
+CONVERTED_DIGITS = 4
 
 
 def gettext_noop(message: str) -> str:
@@ -101,6 +104,28 @@ class PathwayError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class OtherUnit:
+    """A unit a number may also be entered in: ``factor`` of the variable's unit make one of it.
+
+    ``basis`` says where the factor comes from (e.g. the substance's molar mass); it is shown with
+    every converted value.
+    """
+
+    unit: str
+    factor: float
+    basis: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A typed form value read: the value (or None), why it was refused, how it was converted."""
+
+    value: Value | None
+    error: str | None = None
+    converted: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Variable:
     key: str
     label: str
@@ -113,6 +138,7 @@ class Variable:
     choices: tuple[tuple[str, str], ...] = ()
     help: str = ""
     optional: bool = False
+    other_units: tuple[OtherUnit, ...] = ()
 
     @property
     def choice_values(self) -> tuple[str, ...]:
@@ -188,36 +214,47 @@ class Variable:
 
     def parse_text(self, text: str) -> tuple[Value | None, str | None]:
         """Parse a submitted form string strictly: plain ASCII decimals only, no exponents."""
+        entry = self.read(text)
+        return (entry.value, entry.error)
+
+    def read(self, text: str) -> Entry:
+        """Read a submitted form string: the typed value, or why it is refused, and any conversion.
+
+        A number is ASCII digits with a decimal point or comma ("1,5" is 1.5, "1,500" is refused as
+        ambiguous), no exponents, perhaps followed by this variable's unit or one of its
+        ``other_units`` (converted, and the conversion said).
+        """
         text = text.strip()
         if self.kind == CHOICE:
-            return (text, self.check(text))
+            return Entry(text, self.check(text))
         if self.kind == BOOLEAN:
             if text == "true":
-                return (True, None)
+                return Entry(True)
             if text == "false":
-                return (False, None)
-            return (None, Message(gettext_noop("Answer yes or no.")))
+                return Entry(False)
+            return Entry(None, Message(gettext_noop("Answer yes or no.")))
         plain = Message(
             gettext_noop("Enter a plain number with digits and an optional decimal point, e.g. 1.5.")
         )
         text = " ".join(text.split())  # no-break and thin spaces (a keyboard's or a paste's) are spaces
         typed = _TYPED.fullmatch(text) if len(text) <= _MAX_NUMBER_TEXT else None
         if typed is None:
-            return (None, plain)
+            return Entry(None, plain)
         digits, unit = typed.group(1), typed.group(2)
-        if unit is not None and (
-            any(c.isdigit() for c in unit) or not (unit[0].isalpha() or unit[0] in "%µμ")
-        ):
-            return (None, plain)  # "1e3", "0x10", "1_0", "1 2": not a number and a unit
-        if unit is not None:
-            refused = self._unit_problem(digits, unit)
-            if refused:
-                return (None, refused)
+        other = self._other_unit(unit) if unit is not None else None
+        own = unit is not None and bool(self.unit) and unit_key(unit) == unit_key(self.unit)
+        if unit is not None and not own and other is None:
+            # "1e3", "0x10", "1_0", "1 2": not a number and a unit (a unit's digits follow a "/").
+            if not (unit[0].isalpha() or unit[0] in "%µμ") or (
+                "/" not in unit and any(c.isdigit() for c in unit)
+            ):
+                return Entry(None, plain)
+            return Entry(None, self._unit_problem(digits, unit))
         if "," in digits:
             if "." in digits or digits.count(",") > 1:
-                return (None, plain)
+                return Entry(None, plain)
             if _GROUPED.fullmatch(digits):
-                return (
+                return Entry(
                     None,
                     Message(
                         gettext_noop(
@@ -231,16 +268,45 @@ class Variable:
                 )
             digits = digits.replace(",", ".")  # a decimal comma: "1,5" is 1.5, never 15
         if not _DECIMAL.fullmatch(digits):
-            return (None, plain)
-        number = float(digits)
-        number = int(number) if number.is_integer() and "." not in digits else number
-        return (number, self.check(number))
+            return Entry(None, plain)
+        parsed = float(digits)
+        number = int(parsed) if parsed.is_integer() and "." not in digits else parsed
+        if other is None:
+            return Entry(number, self.check(number))
+        return self._converted(number, other)
 
-    def _unit_problem(self, digits: str, unit: str) -> str | None:
-        """None if ``unit`` (typed after the number) is this variable's own, else why it is refused."""
-        typed, own = _unit_key(unit), _unit_key(self.unit)
-        if own and typed == own:
-            return None
+    def _other_unit(self, unit: str) -> OtherUnit | None:
+        typed = unit_key(unit)
+        return next((other for other in self.other_units if unit_key(other.unit) == typed), None)
+
+    def _converted(self, typed: float | int, other: OtherUnit) -> Entry:
+        """``typed`` in the ``other`` unit, as this variable's value, saying how it was converted."""
+        value = converted_value(typed, other.factor)
+        said = Message(
+            gettext_noop(
+                "%(typed)s %(typed_unit)s is %(value)s %(unit)s "
+                "(1 %(typed_unit)s = %(factor)s %(unit)s; %(basis)s)."
+            )
+            if other.basis
+            else gettext_noop(
+                "%(typed)s %(typed_unit)s is %(value)s %(unit)s (1 %(typed_unit)s = %(factor)s %(unit)s)."
+            ),
+            typed=format_number(typed, grouped=True),
+            typed_unit=other.unit,
+            value=format_number(value, grouped=True),
+            unit=self.unit,
+            factor=format_number(other.factor, grouped=True),
+            basis=other.basis,
+        )
+        problem = self.check(value)
+        if problem:
+            return Entry(None, Message("%(said)s %(problem)s", said=said, problem=problem))
+        return Entry(value, None, said)
+
+    def _unit_problem(self, digits: str, unit: str) -> str:
+        """Why ``unit``, typed after the number, is refused (it is neither this variable's own nor
+        one of its other units)."""
+        typed, own = unit_key(unit), unit_key(self.unit)
         if not self.unit:
             return Message(gettext_noop("Enter the number only, without a unit."))
         factor = _UNIT_FACTORS.get((typed, own))
@@ -254,6 +320,13 @@ class Variable:
                 typed=digits,
                 typed_unit=safe_text(unit, 12),
                 converted=format_number(round(float(number) * factor, 6)),
+            )
+        if self.other_units:
+            return Message(
+                gettext_noop("Enter the value in %(unit)s or %(others)s (“%(typed_unit)s” is neither)."),
+                unit=self.unit,
+                others=", ".join(other.unit for other in self.other_units),
+                typed_unit=safe_text(unit, 12),
             )
         return Message(
             gettext_noop("Enter the value in %(unit)s (“%(typed_unit)s” is not that unit)."),
@@ -269,7 +342,20 @@ class Variable:
         return f"{format_number(value, grouped=True)} {self.unit}".strip()
 
 
-def _unit_key(unit: str) -> str:
+def converted_value(typed: float | int, factor: float) -> float | int:
+    """``typed`` times ``factor``, to :data:`CONVERTED_DIGITS` significant digits (never fewer
+    than its whole part): an identical unit (factor 1) keeps the number as typed."""
+    if factor == 1:
+        return typed
+    value = typed * factor
+    if value == 0 or not math.isfinite(value):
+        return value
+    digits = max(0, CONVERTED_DIGITS - (math.floor(math.log10(abs(value))) + 1))
+    rounded = round(value, digits)
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def unit_key(unit: str) -> str:
     """A unit as compared: lower case, no spaces, micro as u ("µU/mL" and "uu/ml" are the same)."""
     return "".join(unit.split()).lower().replace("µ", "u").replace("μ", "u")
 

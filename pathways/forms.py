@@ -27,6 +27,7 @@ class TypedField(forms.Field):
 
     def __init__(self, variable: engine.Variable, **kwargs: Any) -> None:
         self.variable = variable
+        self.converted: str | None = None  # how the last value read was converted from another unit
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> Any:
@@ -36,10 +37,11 @@ class TypedField(forms.Field):
             raise forms.ValidationError(_("Send one value."))
         if "\x00" in value:
             raise forms.ValidationError(_("The value contains a forbidden character."))
-        typed, message = self.variable.parse_text(value)
-        if message:
-            raise forms.ValidationError(translated(message))
-        return typed
+        entry = self.variable.read(value)
+        if entry.error:
+            raise forms.ValidationError(translated(entry.error))
+        self.converted = entry.converted
+        return entry.value
 
 
 def confirm_name(key: str) -> str:
@@ -70,6 +72,13 @@ def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
         bounds = translated(variable.bounds_text())
         if bounds:
             help_text = f"{help_text} {_('Allowed:')} {bounds}.".strip()
+        if variable.other_units:
+            others = "; ".join(
+                f"{other.unit} (1 {other.unit} = {engine.format_number(other.factor, grouped=True)} "
+                f"{variable.unit})"
+                for other in variable.other_units
+            )
+            help_text = f"{help_text} {_('Also accepted, converted:')} {others}.".strip()
         widget: forms.Widget = forms.TextInput(attrs=attrs)
     elif variable.kind == engine.BOOLEAN:
         widget = forms.RadioSelect(choices=[("true", _("Yes")), ("false", _("No"))])
@@ -192,6 +201,15 @@ class StepForm(forms.Form):
             if isinstance(part, Field) and key in part.fields:
                 return index
         return len(self.helper.layout.fields) - 2  # an optional value: before "revision"
+
+    def conversions(self) -> list[str]:
+        """What each value entered in another unit was recorded as, in the step's order."""
+        said = []
+        for key in self.node.fields:
+            field = self.fields[key]
+            if isinstance(field, TypedField) and field.converted and self.cleaned_data.get(key) is not None:
+                said.append(f"{field.variable.label}: {translated(field.converted)}")
+        return said
 
     def answers(self) -> tuple[dict[str, Any], list[str]]:
         """The typed answers of this step, and the optional keys left blank (to forget)."""

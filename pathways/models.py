@@ -197,6 +197,14 @@ class Variable(VersionContent):
     choices = StrictJSONField(default=list, blank=True, help_text=_("List of [value, label] pairs."))
     help_text = models.TextField(blank=True)
     optional = models.BooleanField(default=False, help_text=_("Recorded and shown, never required to route."))
+    other_units = StrictJSONField(
+        default=list,
+        blank=True,
+        verbose_name=_("other units"),
+        help_text=_(
+            "Units the number may also be entered in, each with its conversion and where it comes from."
+        ),
+    )
     order = models.PositiveIntegerField(default=0)
 
     history = HistoricalRecords()
@@ -231,6 +239,7 @@ class Variable(VersionContent):
                 choices=[[str(value), str(label)] for value, label in (self.choices or ())],
                 help=self.help_text,
                 optional=self.optional,
+                other_units=list(self.other_units or ()),
             )
         )
 

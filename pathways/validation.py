@@ -258,6 +258,39 @@ def _check_variable_shape(index: int, item: dict[str, Any], bad: Any) -> None:
         value = item.get(bound)
         if value is not None and not is_number(value):
             bad(f"variables[{index}].{bound} must be a number.")
+    _check_other_units_shape(index, item, bad)
+
+
+def _check_other_units_shape(index: int, item: dict[str, Any], bad: Any) -> None:
+    """Other units: objects of a unit, a positive factor and its basis, on a number with a unit."""
+    others = item.get("other_units")
+    if others in (None, []):
+        return
+    where = f"variables[{index}].other_units"
+    if not isinstance(others, list):
+        bad(f"{where} must be a list.")
+        return
+    if item.get("kind") != engine.NUMBER or not item.get("unit"):
+        bad(f"{where}: only a number with a unit may be entered in other units.")
+    seen = {engine.unit_key(item.get("unit") or "")}
+    for position, other in enumerate(others):
+        at = f"{where}[{position}]"
+        if not isinstance(other, dict) or set(other) - {"unit", "factor", "basis"}:
+            bad(f"{at} must hold a unit, a factor and a basis only.")
+            continue
+        unit, factor = other.get("unit"), other.get("factor")
+        if not isinstance(unit, str) or not unit.strip():
+            bad(f"{at}.unit must be text.")
+        elif engine.unit_key(unit) in seen:
+            bad(f"{at}: the unit “{unit[:40]}” is listed twice, or is the variable's own unit.")
+        else:
+            seen.add(engine.unit_key(unit))
+            if not (unit[0].isalpha() or unit[0] in "%µμ") or any(c.isdigit() for c in unit[:1]):
+                bad(f"{at}.unit must begin with a letter, % or µ (it is typed after the number).")
+        if not (is_number(factor) and float(factor or 0) > 0):
+            bad(f"{at}.factor must be a positive number (how many of the variable's unit make one).")
+        if not isinstance(other.get("basis", ""), str):
+            bad(f"{at}.basis must be text.")
 
 
 def _is_int(value: Any) -> bool:
@@ -487,6 +520,11 @@ def _check_text(document: dict[str, Any], report: Report) -> None:
                 check(where, name, item.get(name), limit, node)
     for variable in document["variables"]:
         _check_choices(variable, refuse, check)
+        for other in variable.get("other_units") or ():
+            if isinstance(other, dict) and isinstance(other.get("unit"), str):
+                where = f"The variable {variable['key']}"
+                check(where, "other unit", other["unit"], LABEL_LIMIT)
+                check(where, f"basis of “{other['unit'][:40]}”", other.get("basis", ""), HELP_LIMIT)
 
 
 def _check_choices(variable: dict[str, Any], refuse: Any, check: Any) -> None:

@@ -28,6 +28,7 @@ WALK_COOKIE_SALT = "pathways.walk"
 # says so, with when it began.
 PAUSE = timedelta(minutes=30)
 CHANGED_TAG = "walk-changed"
+CONVERTED_TAG = "walk-converted"
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -128,6 +129,8 @@ def walk_step(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID, node: str
     if changed:
         # Shown once, on the page this answer leads to (after the redirect, or in the htmx swap).
         messages.info(request, changed, extra_tags=CHANGED_TAG)
+    for said in form.conversions():
+        messages.info(request, said, extra_tags=CONVERTED_TAG)
     return _after_change(request, walk, snapshot, new_result)
 
 
@@ -201,6 +204,17 @@ def _after_change(
     return response
 
 
+def _notices(request: HttpRequest) -> dict[str, list[str]]:
+    """What the last answer did, shown once on the page it leads to: what changed, what was converted."""
+    notices: dict[str, list[str]] = {"changes": [], "conversions": []}
+    for message in messages.get_messages(request):
+        if CHANGED_TAG in message.tags:
+            notices["changes"].append(message.message)
+        elif CONVERTED_TAG in message.tags:
+            notices["conversions"].append(message.message)
+    return notices
+
+
 def _see_other(url: str) -> HttpResponse:
     response = HttpResponse(status=303)
     response["Location"] = url
@@ -233,7 +247,7 @@ def _render_walk(
         "stages": presentation.stages(snapshot, result, showing),
         # Reopened after a pause (by its URL, a bookmark, the browser's history): say whose it may be.
         "resumed": request.method != "POST" and timezone.now() - walk.updated_at > PAUSE,
-        "changes": [m.message for m in messages.get_messages(request) if CHANGED_TAG in m.tags],
+        **_notices(request),
     }
     if showing is None:
         assert result.outcome is not None  # no step to show: the walk reached its outcome

@@ -531,11 +531,77 @@ class ChoiceLinesField(forms.CharField):
             return True
 
 
+# A number's other units, one a line ----------------------------------------------------------------
+
+UNIT_LINE = "="
+BASIS_LINE = ";"
+
+
+class OtherUnitLinesField(forms.CharField):
+    """A number's other units as lines "unit = factor; basis", stored as a list of objects."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 70})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return "\n".join(
+                f"{item['unit']} {UNIT_LINE} {engine.format_number(item['factor'])}"
+                + (f"{BASIS_LINE} {item['basis']}" if item.get("basis") else "")
+                for item in value
+                if isinstance(item, dict) and {"unit", "factor"} <= item.keys()
+            )
+        return value
+
+    def to_python(self, value: Any) -> list[dict[str, Any]]:  # type: ignore[override]
+        if isinstance(value, list):
+            return value
+        units = []
+        for number, line in enumerate(str(value or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            unit, sep, rest = line.partition(UNIT_LINE)
+            factor_text, _, basis = rest.partition(BASIS_LINE)
+            factor = _factor(factor_text)
+            if not sep or not unit.strip() or factor is None:
+                raise ValidationError(
+                    f"Line {number}: write the unit, “=”, how many of the question's unit make one of "
+                    "it, “;” and where that comes from (e.g. “mmol/L = 18.016; molar mass of glucose "
+                    "180.16 g/mol”).",
+                    code="unit-line",
+                )
+            units.append({"unit": unit.strip(), "factor": factor, "basis": basis.strip()})
+        return units
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return self.to_python(data) != (initial or [])
+        except ValidationError:
+            return True
+
+
+def _factor(text: str) -> float | int | None:
+    """A conversion factor as typed (a decimal point or comma), if it is a positive number."""
+    number, problem = engine.Variable(
+        "factor", "factor", engine.NUMBER, minimum=0, minimum_inclusive=False
+    ).parse_text(text)
+    return number if problem is None and isinstance(number, (int, float)) else None
+
+
 class VariableForm(SameVersionForm):
-    """A variable: its answers, when it is a choice, as one line each instead of JSON."""
+    """A variable: its answers, when it is a choice, as one line each instead of JSON, and so are
+    the other units a number may be entered in."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "other_units" in self.fields:
+            self.fields["other_units"] = OtherUnitLinesField(
+                required=False,
+                label="Also accepted in",
+                help_text="Only for a number with a unit. One unit a line: the unit, “=”, how many of "
+                "the question's unit make one of it, “;” and where that factor comes from, e.g. "
+                "“mmol/L = 18.016; molar mass of glucose 180.16 g/mol”. A value typed in such a unit "
+                "is converted, and clinicians are told so.",
+            )
         if "choices" in self.fields:
             self.fields["choices"] = ChoiceLinesField(
                 required=False,
