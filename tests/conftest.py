@@ -35,6 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 CONTENT_V2 = CONTENT.with_name("pnet-v2.json")
+CONTENT_V3 = CONTENT.with_name("pnet-v3.json")
 
 # Personas: every test that needs an account takes one of these (one password for all).
 PASSWORD = "a-long-password-1"
@@ -60,13 +61,19 @@ def pnet_v2_document() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def v2_snapshot(pnet_v2_document: dict[str, Any]) -> engine.Snapshot:
-    """Version 2 of the PNET pathway (the published one) as the engine sees it."""
+    """Version 2 of the PNET pathway as the engine sees it (version 3 routes exactly as it)."""
     return snapshot_from_document(pnet_v2_document)
+
+
+@pytest.fixture(scope="session")
+def v3_snapshot() -> engine.Snapshot:
+    """Version 3 of the PNET pathway (the published one) as the engine sees it."""
+    return snapshot_from_document(json.loads(CONTENT_V3.read_text(encoding="utf-8")))
 
 
 @pytest.fixture
 def pnet_version(db: Any) -> Any:
-    """The published PNET version, 2 (loaded by the data migrations, reloaded after a flush)."""
+    """The published PNET version, 3 (loaded by the data migrations, reloaded after a flush)."""
     return ensure_pnet_published()
 
 
@@ -78,9 +85,10 @@ def ensure_pnet_published() -> Any:
     version = PathwayVersion.objects.filter(pathway__slug="pnet", status="published").first()
     if version is None:
         clear_snapshot_cache()
-        # As the data migrations leave it: version 1 retired, version 2 published.
+        # As the data migrations leave it: versions 1 and 2 retired, version 3 published.
         import_document(load_bundled("pnet"), status="published")
-        version = import_document(load_bundled("pnet-v2"), status="published")
+        import_document(load_bundled("pnet-v2"), status="published")
+        version = import_document(load_bundled("pnet-v3"), status="published")
     return version
 
 

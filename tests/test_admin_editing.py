@@ -197,7 +197,7 @@ def test_audit_trail_groups_the_copy_and_names_each_edit_clinically(
     assert post_condition(logged_in(editor), condition, value="2.5").status_code == 302
     url = reverse("admin:pathways_pathwayversion_audit", args=[draft.pk])
     page = admin.get(url).content.decode()
-    assert page.count("Draft copied from version 2") == 1 and "Created" not in page
+    assert page.count("Draft copied from version 3") == 1 and "Created" not in page
     assert f"Changed rule “Tumour size over 2 cm → {FORMAL}” to “Tumour size over 2.5 cm”" in page
     mine = admin.get(url, {"person": superuser.pk}).content.decode()
     assert "Tumour size over 2.5 cm" not in mine

@@ -12,7 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from pathways.content_io import content_hash, export_document
 from pathways.models import PathwayVersion
-from tests.conftest import CONTENT, CONTENT_V2
+from tests.conftest import CONTENT, CONTENT_V2, CONTENT_V3
 
 FROZEN = Path(__file__).resolve().parent.parent / "pathways" / "migrations" / "frozen"
 
@@ -22,9 +22,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def test_the_migrations_carry_their_own_copy_of_the_bundled_versions() -> None:
-    # Version 1 is retired: its copy and the bundled file must never part.
+    # Versions 1 and 2 are retired: their copies and the bundled files must never part.
     assert _read(FROZEN / "0002_pnet_v1.json") == _read(CONTENT)
     assert _read(FROZEN / "0008_pnet_v2.json") == _read(CONTENT_V2)
+    assert _read(FROZEN / "0011_pnet_v3.json") == _read(CONTENT_V3)
 
 
 def _content(document: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def _content(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migrating_from_the_empty_schema_loads_both_versions_exactly() -> None:
+def test_migrating_from_the_empty_schema_loads_every_version_exactly() -> None:
     executor = MigrationExecutor(connection)
     leaf = executor.loader.graph.leaf_nodes("pathways")[0]
     executor.migrate([("pathways", "0001_initial")])
@@ -40,8 +41,8 @@ def test_migrating_from_the_empty_schema_loads_both_versions_exactly() -> None:
     executor.migrate([leaf])
 
     versions = {v.number: v for v in PathwayVersion.objects.filter(pathway__slug="pnet")}
-    assert {n: v.status for n, v in versions.items()} == {1: "retired", 2: "published"}
-    for number, path in ((1, CONTENT), (2, CONTENT_V2)):
+    assert {n: v.status for n, v in versions.items()} == {1: "retired", 2: "retired", 3: "published"}
+    for number, path in ((1, CONTENT), (2, CONTENT_V2), (3, CONTENT_V3)):
         exported = export_document(versions[number])
         assert _content(exported) == _content(_read(path))
         assert exported["version"]["note"] == _read(path)["version"]["note"]

@@ -201,9 +201,9 @@ def test_whats_new_shows_the_change_note_and_date_on_the_start_page_and_the_resu
     rec = Recommendation.objects.get(version=draft, code=SMALL_CAUTION)
     rec.text += " Reviewed."
     rec.save()
-    published = authoring.publish(draft, note="What's new in version 3: <b>reviewed</b> & clearer.")
+    published = authoring.publish(draft, note="What's new in version 4: <b>reviewed</b> & clearer.")
     page = client.get(reverse("pathways:pathway_start", args=["pnet"])).content.decode()
-    assert "data-whats-new" in page and page.count("What's new in version 3") == 1
+    assert "data-whats-new" in page and page.count("What's new in version 4") == 1
     assert "&lt;b&gt;reviewed&lt;/b&gt; &amp; clearer." in page and "<b>reviewed" not in page
     assert published.published_at is not None
     assert f'datetime="{published.published_at:%Y-%m-%d}"' in page
@@ -211,7 +211,7 @@ def test_whats_new_shows_the_change_note_and_date_on_the_start_page_and_the_resu
     url = reverse("pathways:walk_detail", kwargs={"slug": "pnet", "walk_id": walk.pk})
     result = client.get(url).content.decode()
     assert "data-outcome" in result and "data-whats-new" in result
-    assert "What's new in version 3" in result and "&lt;b&gt;reviewed&lt;/b&gt;" in result
+    assert "What's new in version 4" in result and "&lt;b&gt;reviewed&lt;/b&gt;" in result
 
 
 def test_a_preview_of_a_draft_shows_no_whats_new(draft: PathwayVersion, superuser_client: Client) -> None:

@@ -16,18 +16,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_snapshot_of_pnet_equals_the_one_built_from_its_bundled_document(
-    pnet_version: PathwayVersion, v2_snapshot: Any
+    pnet_version: PathwayVersion, v3_snapshot: Any
 ) -> None:
     selectors.clear_snapshot_cache()
     built = selectors.snapshot_for(pnet_version)
     assert (built.start, built.variables, built.references, built.notes) == (
-        v2_snapshot.start,
-        v2_snapshot.variables,
-        v2_snapshot.references,
-        v2_snapshot.notes,
+        v3_snapshot.start,
+        v3_snapshot.variables,
+        v3_snapshot.references,
+        v3_snapshot.notes,
     )
-    assert dict(built.recommendations) == dict(v2_snapshot.recommendations)
-    assert dict(built.nodes) == dict(v2_snapshot.nodes)
+    assert built.variables["glucose_mg_dl"].other_units  # the database keeps them
+    assert dict(built.recommendations) == dict(v3_snapshot.recommendations)
+    assert dict(built.nodes) == dict(v3_snapshot.nodes)
 
 
 def test_snapshot_of_a_generated_pathway_equals_the_one_built_from_its_document() -> None:

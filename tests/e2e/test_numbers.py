@@ -1,6 +1,7 @@
 """Numbers typed with the keyboard in Chromium are read as meant, whatever the browser's locale:
-a decimal comma is a decimal point (a number field used to drop it: "1,5" became 15 cm), and a
-value typed in another unit is refused with the value in the asked unit."""
+a decimal comma is a decimal point (a number field used to drop it: "1,5" became 15 cm), a
+value typed in another unit is refused with the value in the asked unit, and a laboratory value
+typed in one of its other common units is converted, and the next page says so."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from .conftest import Screenshot
 from .wizard import Wizard
 
 pytestmark = pytest.mark.e2e
@@ -30,9 +32,9 @@ def _at_size(
     return page, wizard
 
 
-def _type(page: Page, wizard: Wizard, text: str) -> None:
-    """Type into the size field with the keyboard and press Enter, as a clinician would."""
-    field = wizard.field("tumor_size_cm")
+def _type(page: Page, wizard: Wizard, text: str, key: str = "tumor_size_cm") -> None:
+    """Type into a number field with the keyboard and press Enter, as a clinician would."""
+    field = wizard.field(key)
     field.focus()
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")
@@ -92,3 +94,36 @@ def test_a_size_far_beyond_the_thresholds_is_confirmed_before_it_routes(
     expect(wizard.field("tumor_size_cm")).to_have_count(0)
     assert Walk.objects.get().answers["tumor_size_cm"] == 15
     expect(wizard.trail_entry("tumor_size_cm")).to_contain_text("15 cm")
+
+
+@pytest.mark.parametrize(
+    ("locale", "javascript", "width"),
+    [("de-DE", True, 1280), ("de-DE", False, 1280), ("en-GB", True, 390)],
+    ids=["de-DE-js-on-1280", "de-DE-js-off-1280", "en-GB-js-on-390"],
+)
+def test_glucose_typed_in_mmol_l_is_recorded_in_mg_dl_and_the_next_page_says_so(
+    new_context: Callable[..., BrowserContext],
+    screenshot: Screenshot,
+    locale: str,
+    javascript: bool,
+    width: int,
+) -> None:
+    from pathways.models import Walk
+
+    page = new_context(
+        locale=locale, java_script_enabled=javascript, viewport={"width": width, "height": 900}
+    ).new_page()
+    wizard = Wizard(page)
+    wizard.start()
+    wizard.answer(suspected_syndrome="insulinoma")
+    expect(wizard.field("glucose_mg_dl")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("Also accepted, converted: mmol/L (1 mmol/L = 18.016 mg/dL)")
+    wizard.fill({"functional_status": "insulinoma"})
+    _type(page, wizard, "2,4 mmol/L", key="glucose_mg_dl")
+    expect(wizard.field("glucose_mg_dl")).to_have_count(0)
+    assert Walk.objects.get().answers["glucose_mg_dl"] == 43.24
+    expect(page.locator("[data-converted]")).to_contain_text(
+        "Glucose: 2.4 mmol/L is 43.24 mg/dL (1 mmol/L = 18.016 mg/dL;"
+    )
+    expect(wizard.trail_entry("glucose_mg_dl")).to_contain_text(re.compile(r"43[.,]24\s*mg/dL"))
+    screenshot(page, f"glucose-converted-{locale}-js-{javascript}-{width}")
