@@ -252,7 +252,7 @@ def test_copy_as_text_puts_a_plain_summary_on_the_clipboard(
     outcome = page.locator("[data-outcome]").inner_text().strip()
     for expected in (
         "Pancreatic neuroendocrine tumours (PNETs)",
-        "pathway version 2 (published",
+        "pathway version 3 (published",
         f"Management: {outcome}",
         "Tumour size 1.8 cm",
         "Tumour location Pancreatic body",
