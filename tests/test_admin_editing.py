@@ -229,3 +229,21 @@ def test_a_choice_questions_answers_are_edited_one_a_line(admin: Client, draft: 
     assert admin.post(url, data).status_code == 302
     variable.refresh_from_db()
     assert variable.choices == [["localized", "Localized and resectable"]]
+
+
+def test_a_numbers_other_units_are_edited_one_a_line(admin: Client, draft: PathwayVersion) -> None:
+    variable = Variable.objects.get(version=draft, key="glucose_mg_dl")
+    url = change_url(variable)
+    page = admin.get(url).content.decode()
+    assert "Also accepted in" in page
+    data = as_post(parse_form(page).fields)
+    assert data["other_units"] == [
+        "mmol/L = 18.016; molar mass of glucose (C6H12O6) 180.16 g/mol, from the IUPAC standard "
+        "atomic weights"
+    ]
+    data["other_units"] = ["mmol/L 18"]
+    assert "Line 1: write the unit" in admin.post(url, data).content.decode()
+    data["other_units"] = ["mmol/L = 18,02; rounded\n"]
+    assert admin.post(url, data).status_code == 302
+    variable.refresh_from_db()
+    assert variable.other_units == [{"unit": "mmol/L", "factor": 18.02, "basis": "rounded"}]
