@@ -298,8 +298,15 @@ class Applier:
 
     def enabled(self, answers: Mapping[str, Any]) -> list[str]:
         """The Questionnaire's items enabled for ``answers``."""
-        holds = self._holds
-        return [key for key, when in self._enabled if when is None or holds(when, answers)]
+        get = answers.get
+        found = []
+        for key, when in self._enabled:
+            if when is not None:
+                value = when.values.get(tuple(map(get, when.keys)))  # what _holds looks up first
+                if not (self._holds(when, answers) if value is None else value):
+                    continue
+            found.append(key)
+        return found
 
 
 def _enable_expression(item: Mapping[str, Any]) -> str | None:
