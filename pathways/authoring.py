@@ -15,6 +15,10 @@ from django.utils import timezone
 
 from . import document, engine, graph, stale_text, validation
 from .content_io import content_hash, export_document, import_document
+from .fhir import check as fhir_check
+from .fhir import export as fhir_export
+from .fhir import expressions as fhir_expressions
+from .fhir import response as fhir_response
 from .models import GateReport, ImmutableVersionError, PathwayVersion, Walk
 from .services import start_walk
 
@@ -164,7 +168,16 @@ def _keep(key: str, report: validation.Report) -> None:
 def _gate_fingerprint() -> str:
     """Names the gate's code: a stored report counts only for the code that made it."""
     digest = hashlib.sha256()
-    for module in (validation, engine, document, graph):
+    for module in (
+        validation,
+        engine,
+        document,
+        graph,
+        fhir_check,
+        fhir_export,
+        fhir_expressions,
+        fhir_response,
+    ):
         digest.update(Path(inspect.getfile(module)).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from . import engine, graph
 from .document import condition_error, conditions, is_number, snapshot_from_document
+from .fhir import check as fhir_check
+from .fhir import export as fhir_export
 
 ERROR = "error"
 WARNING = "warning"
@@ -141,6 +143,7 @@ def check_document(document: Any) -> Report:
         report.classes = len(classes)
         _check_safety_rules(classes, rules, report)
         _check_notes_asked(snapshot, classes, report)
+        _check_fhir(document, snapshot, classes, report)
     return _finish(report, started)
 
 
@@ -831,8 +834,11 @@ def tests_from_document(document: Mapping[str, Any]) -> list[TestCase]:
 def case_classes(
     snapshot: engine.Snapshot, rules: Sequence[SafetyRule] = ()
 ) -> list[tuple[dict[str, Any], engine.Evaluation]]:
-    """Every class of complete walk, cut also at the thresholds the safety rules use."""
-    return list(engine.enumerate_cases(snapshot, (c for rule in rules for c in rule.conditions)))
+    """Every class of complete walk, cut also at the thresholds the safety rules and the
+    newer-guidance notes use."""
+    extra = [c for rule in rules for c in rule.conditions]
+    extra += [c for note in snapshot.notes for c in note.conditions]
+    return list(engine.enumerate_cases(snapshot, extra))
 
 
 Classes = Sequence[tuple[dict[str, Any], engine.Evaluation]]
@@ -923,3 +929,81 @@ def _check_test_cases(snapshot: engine.Snapshot, tests: Sequence[TestCase], repo
         faults += [f"gets {code}" for code in test.must_exclude if code in codes]
         if faults:
             report.add(ERROR, "test-case", f"Test case {test.name} fails: {', '.join(faults)}.", where)
+
+
+# The FHIR export decides what the engine decides ----------------------------------------------
+
+
+def _check_fhir(
+    document: Mapping[str, Any], snapshot: engine.Snapshot, classes: Classes, report: Report
+) -> None:
+    """The exported PlanDefinition and Questionnaire, applied with FHIRPath to every class of case,
+    select exactly the engine's recommendations and notes and enable exactly the questions it asks.
+
+    Otherwise an electronic record using the export would advise differently from the pathway.
+    """
+    try:
+        found = fhir_check.disagreements(snapshot, fhir_export.bundle(document), limit=1, classes=classes)
+    except RecursionError:
+        report.add(
+            ERROR,
+            "fhir-export-failed",
+            "The export for electronic records (FHIR) could not be checked: when a question is asked "
+            "depends on too many steps for the FHIRPath evaluator. Publishing is refused, since the "
+            "export might advise differently from the pathway.",
+        )
+        return
+    except Exception as error:  # whatever breaks the export must refuse the version
+        report.add(
+            ERROR,
+            "fhir-export-failed",
+            f"The pathway could not be exported for electronic records (FHIR): {type(error).__name__}.",
+        )
+        return
+    for disagreement in found:
+        result = engine.evaluate(snapshot, disagreement.answers)
+        report.add(ERROR, "fhir-disagrees", fhir_message(snapshot, disagreement), result.outcome)
+
+
+def _code_name(snapshot: engine.Snapshot, code: str) -> str:
+    recommendation = snapshot.recommendations.get(code)
+    if recommendation is not None:
+        return f"the recommendation “{recommendation.title}”"
+    note = next((note for note in snapshot.notes if note.code == code), None)
+    if note is not None:
+        text = " ".join(note.text.split())
+        return f"the newer-guidance note “{text[:80]}{'…' if len(text) > 80 else ''}”"
+    return f"“{code}”"
+
+
+def _question_name(snapshot: engine.Snapshot, key: str) -> str:
+    variable = snapshot.variables.get(key)
+    return f"“{variable.label}”" if variable is not None else f"“{key}”"
+
+
+def fhir_message(snapshot: engine.Snapshot, disagreement: fhir_check.Disagreement) -> str:
+    """How the export and the pathway differ, in an editor's words (questions and titles)."""
+    case = "; ".join(
+        f"{variable.label}: {variable.display(disagreement.answers[key])}"
+        for key, variable in snapshot.variables.items()
+        if key in disagreement.answers
+    )
+    faults = [
+        f"gives {_code_name(snapshot, code)}, which the pathway does not" for code in disagreement.added
+    ]
+    faults += [
+        f"leaves out {_code_name(snapshot, code)}, which the pathway gives" for code in disagreement.lacking
+    ]
+    faults += [
+        f"asks {_question_name(snapshot, key)}, which the pathway does not ask"
+        for key in disagreement.enabled_too
+    ]
+    faults += [
+        f"does not ask {_question_name(snapshot, key)}, which the pathway asks"
+        for key in disagreement.not_enabled
+    ]
+    return (
+        "The export for electronic records (FHIR) would advise differently from the pathway for a case "
+        f"such as {case}: it {'; it '.join(faults)}. Publishing is refused until the two agree; report "
+        "this to the pathway's maintainers, since the export is made from the pathway by the application."
+    )

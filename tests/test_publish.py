@@ -15,8 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pathways import authoring, stale_text, validation
+from pathways.fhir import check as fhir_check
+from pathways.fhir import export as fhir_export
 from pathways.models import (
     EdgeCondition,
+    GateReport,
     GuidanceNote,
     PathwayVersion,
     Recommendation,
@@ -219,3 +222,88 @@ def test_a_preview_of_a_draft_shows_no_whats_new(draft: PathwayVersion, superuse
         reverse("admin:pathways_pathwayversion_preview", args=[draft.pk]), follow=True
     )
     assert response.status_code == 200 and "data-whats-new" not in response.content.decode()
+
+
+def forget_reports() -> None:
+    """A fresh start: no process keeps or has stored a report."""
+    authoring._reports.clear()
+    GateReport.objects.all().delete()
+
+
+def test_a_version_whose_fhir_export_disagrees_with_its_engine_is_not_published(
+    draft: PathwayVersion, publisher_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exported = fhir_export.bundle
+
+    def unconditional_ppi(document: Any) -> dict[str, Any]:
+        # The export gives the gastrinoma PPI to every case reaching its step, whatever its conditions.
+        bundle = exported(document)
+        for entry in bundle["entry"]:
+            for action in entry["resource"].get("action", ()):
+                if action.get("code", [{}])[0].get("coding", [{}])[0].get("code") == "fx.gastrinoma_ppi":
+                    action.pop("condition", None)
+        return bundle
+
+    monkeypatch.setattr(fhir_export, "bundle", unconditional_ppi)
+    forget_reports()
+    response = publisher_client.post(publish_url(draft), {"note": "Checked"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Not published" in page
+    assert PathwayVersion.objects.get(pk=draft.pk).status == "draft"
+    rows = [problem for problem, _link in response.context["checklist"]["rows"]]
+    assert [problem.code for problem in rows] == ["fhir-disagrees"]
+    title = Recommendation.objects.get(version=draft, code="fx.gastrinoma_ppi").title
+    message = rows[0].message
+    assert f"gives the recommendation “{title}”, which the pathway does not" in message
+    assert "Suspected syndrome:" in message  # the case, by its questions' labels
+    for technical in ("fx.gastrinoma_ppi", "{", "PlanDefinition", "linkId", "_"):
+        assert technical not in message
+    with pytest.raises(authoring.PublishRefused):
+        authoring.publish(draft, note="Checked")
+
+
+def test_publishing_after_the_publish_page_runs_the_gate_and_the_fhir_check_once(
+    draft: PathwayVersion, publisher_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    move_formal_resection(draft)
+    calls = {"validation": 0, "fhir": 0}
+    validate, disagreements = validation.check_document, fhir_check.disagreements
+
+    def counted_validation(document: Any) -> validation.Report:
+        calls["validation"] += 1
+        return validate(document)
+
+    def counted_fhir(*args: Any, **kwargs: Any) -> list[fhir_check.Disagreement]:
+        calls["fhir"] += 1
+        return disagreements(*args, **kwargs)
+
+    monkeypatch.setattr(validation, "check_document", counted_validation)
+    monkeypatch.setattr(fhir_check, "disagreements", counted_fhir)
+    forget_reports()
+    keys = stale_keys(publisher_client.get(publish_url(draft)))
+    assert calls == {"validation": 1, "fhir": 1}
+    authoring._reports.clear()  # the POST lands on another server process than the page
+    response = publisher_client.post(
+        publish_url(draft), {"note": "Over 2.5 cm", "confirm": keys}, follow=True
+    )
+    assert response.redirect_chain and PathwayVersion.objects.get(pk=draft.pk).status == "published"
+    assert calls == {"validation": 1, "fhir": 1}  # the stored report, checked for FHIR too
+
+
+def test_a_cold_publish_post_runs_the_gate_once(
+    draft: PathwayVersion, publisher_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    validate = validation.check_document
+
+    def counted(document: Any) -> validation.Report:
+        calls.append(document)
+        return validate(document)
+
+    monkeypatch.setattr(validation, "check_document", counted)
+    rec = Recommendation.objects.get(version=draft, code=SMALL_CAUTION)
+    rec.text += " Reviewed."
+    rec.save()
+    forget_reports()
+    response = publisher_client.post(publish_url(draft), {"note": "Reviewed"})
+    assert response.status_code == 302 and len(calls) == 1

@@ -533,3 +533,85 @@ def test_pnet_content_passes_the_text_checks(pnet_document: dict[str, Any]) -> N
     report = validation.Report()
     validation._check_text(pnet_document, report)
     assert report.problems == []
+
+
+# The FHIR export decides what the engine decides -------------------------------------------------
+
+
+def _export_with(monkeypatch: pytest.MonkeyPatch, change: Any) -> None:
+    """Make the gate's FHIR export pass through ``change`` (an exporter with a fault)."""
+    from pathways.fhir import export
+
+    exported = export.bundle
+
+    def faulty(document: Any) -> dict[str, Any]:
+        bundle = exported(document)
+        change(export.resources(bundle), bundle)
+        return bundle
+
+    monkeypatch.setattr(export, "bundle", faulty)
+
+
+def test_a_fhir_export_giving_a_recommendation_too_often_is_refused_in_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pathways.fhir import export
+
+    def drop_the_nodes_condition(found: dict[str, Any], bundle: dict[str, Any]) -> None:
+        step = export.by_url(bundle)["https://pnet-pathways.org/fhir/PlanDefinition/tiny.step.operate|1"]
+        for action in step["action"]:
+            action.pop("condition", None)
+
+    _export_with(monkeypatch, drop_the_nodes_condition)
+    found = [p for p in validation.validate_document(small_document()) if p.code == "fhir-disagrees"]
+    assert len(found) == 1 and found[0].severity == validation.ERROR and found[0].node == "operate"
+    message = found[0].message
+    assert "gives the recommendation “Nodes”, which the pathway does not" in message
+    assert "Grade: Low; Size: 5 cm" in message or "Grade: Low; Size: 3.5 cm" in message
+    assert "operate.nodes" not in message and "{" not in message
+
+
+def test_a_fhir_questionnaire_asking_a_question_too_often_is_refused_in_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+
+    def always_ask_spread(found: dict[str, Any], bundle: dict[str, Any]) -> None:
+        for item in found["Questionnaire"]["item"]:
+            if item["linkId"] == "spread":
+                item.pop("extension")
+
+    _export_with(monkeypatch, always_ask_spread)
+    found = [p for p in validation.validate_document(small_document()) if p.code == "fhir-disagrees"]
+    assert len(found) == 1
+    assert "asks “Spread”, which the pathway does not ask" in found[0].message
+
+
+def test_an_export_that_cannot_be_made_refuses_the_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(found: dict[str, Any], bundle: dict[str, Any]) -> None:
+        raise KeyError("variable")
+
+    _export_with(monkeypatch, broken)
+    assert "fhir-export-failed" in codes(small_document())
+
+
+def test_the_classes_are_cut_where_a_newer_guidance_note_cuts() -> None:
+    document = small_document()
+    document["newer_guidance"] = [
+        {
+            "code": "newer.big",
+            "text": "Newer guidance for tumours of 4 cm or more.",
+            "source": "A source",
+            "checked_on": "2026-01-01",
+            "when_codes": ["operate.surgery"],
+            "conditions": [condition("size", "ge", 4)],
+        }
+    ]
+    snapshot = snapshot_from_document(document)
+    rules = validation.safety_rules_from_document(document)
+    sizes = {answers.get("size") for answers, _ in validation.case_classes(snapshot, rules)}
+    assert (
+        4.0 in sizes
+        and any(2 < size < 4 for size in sizes if size)
+        and any(4 < size < 5 for size in sizes if size)
+    )
+    assert problems(document) == []  # the export shows the note exactly where the engine does

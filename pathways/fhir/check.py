@@ -5,13 +5,23 @@ parent (if any) is selected; an action whose ``definitionCanonical`` is a PlanDe
 bundle brings that PlanDefinition's actions in, under the same rule. The selected codes are the
 recommendations and newer-guidance notes.
 
-Every expression is compiled once and evaluated once per distinct tuple of the answers it reads
-(its ``linkId`` s), so checking every class of case costs a few hundred FHIRPath evaluations.
+Every expression is evaluated by ``fhirpathpy``, compiled once. The exported expressions are
+boolean combinations (``and``, ``or``, ``not()``, ``iif``) of atoms that each read one item
+(``item.where(linkId='k').answer.where(...).exists()``). Such an expression is compiled with each
+atom replaced by an environment variable (``%a0``, ``%a1``, ...); each atom is evaluated on the
+QuestionnaireResponse of its one answer, once per distinct answer, and the combination once per
+distinct tuple of its atoms' values. An expression of any other shape is evaluated whole, once per
+distinct tuple of the answers it reads. Either way the result is what ``fhirpathpy`` gives on the
+full QuestionnaireResponse (an atom's value is a constant of the root, as its variable is), and
+checking every class of case costs a few hundred small evaluations instead of thousands of large
+ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import fhirpathpy
@@ -22,9 +32,137 @@ from . import export
 from . import expressions as fp
 from . import response as qr
 
+_ITEM = re.compile(r"item\.where\(linkId='((?:[^'\\]|\\.)*)'\)")
+# What may stand between the atoms of a boolean combination.
+_CONNECTIVES = re.compile(r"(?:\s+|iif|and|or|\.not\(\)|true|false|[(),])*")
+
+
+def _closing(text: str, start: int) -> int | None:
+    """The index just past the parenthesis that closes the one at ``text[start]``."""
+    depth, quoted, index = 0, False, start
+    while index < len(text):
+        char = text[index]
+        if quoted:
+            if char == "\\":
+                index += 1
+            elif char == "'":
+                quoted = False
+        elif char == "'":
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return None
+
+
+def _atom_end(text: str, start: int) -> int | None:
+    """The end of the atom ``item.where(linkId='k').answer[.where(...)].exists()`` at ``start``."""
+    match = _ITEM.match(text, start)
+    if match is None:
+        return None
+    index = match.end()
+    if not text.startswith(".answer", index):
+        return None
+    index += len(".answer")
+    if text.startswith(".where(", index):
+        closed = _closing(text, index + len(".where"))
+        if closed is None:
+            return None
+        index = closed
+    if not text.startswith(".exists()", index):
+        return None
+    return index + len(".exists()")
+
+
+def split_atoms(expression: str) -> tuple[str, tuple[str, ...]] | None:
+    """``expression`` with each atom replaced by ``%aN``, and the atoms (by N).
+
+    None when the expression is not a boolean combination of atoms (it is then evaluated whole).
+    """
+    parts: list[str] = []
+    atoms: list[str] = []
+    index = 0
+    while True:
+        start = expression.find("item.where(", index)
+        between = expression[index:] if start < 0 else expression[index:start]
+        if not _CONNECTIVES.fullmatch(between):
+            return None
+        parts.append(between)
+        if start < 0:
+            break
+        end = _atom_end(expression, start)
+        if end is None:
+            return None
+        atom = expression[start:end]
+        if atom not in atoms:
+            atoms.append(atom)
+        parts.append(f"%a{atoms.index(atom)}")
+        index = end
+    return "".join(parts), tuple(atoms)
+
+
+class _Expression:
+    """One expression, compiled, with what its value depends on and its values so far."""
+
+    __slots__ = ("atoms", "combined", "function", "keys", "values")
+
+    def __init__(self, keys: tuple[str, ...], function: Any, atoms: tuple[int, ...] | None) -> None:
+        self.keys = keys  # the items it reads
+        self.function = function  # the whole expression, or its combination of atoms
+        self.atoms = atoms  # its atoms, as indices into the applier's atoms (None: evaluated whole)
+        self.values: dict[tuple[Any, ...], bool] = {}  # by the answers to ``keys``
+        self.combined: dict[tuple[Any, ...], bool] = {}  # by its atoms' values
+
+
+class _Action:
+    """An action of the PlanDefinition: its applicability, its codes and the actions it brings in.
+
+    Which of its children are selected depends only on the answers their conditions read
+    (``keys``), so it is worked out once per distinct tuple of those answers (``picks``).
+    """
+
+    __slots__ = ("children", "codes", "conditions", "keys", "picks")
+
+    def __init__(self, conditions: tuple[_Expression, ...], codes: tuple[str, ...]) -> None:
+        self.conditions = conditions
+        self.codes = codes
+        self.children: tuple[_Action, ...] = ()
+        self.keys: tuple[str, ...] = ()
+        self.picks: dict[tuple[Any, ...], tuple[_Action, ...]] = {}
+
+    def adopt(self, children: Iterable[_Action]) -> None:
+        self.children = tuple(children)
+        self.keys = tuple(
+            sorted(
+                {key for child in self.children for condition in child.conditions for key in condition.keys}
+            )
+        )
+
+
+# Compiling is the costly part of a small evaluation (fhirpathpy parses with ANTLR): successive
+# checks of versions that share most of their expressions compile each once.
+_COMPILED: dict[str, Any] = {}
+_COMPILED_KEPT = 20_000
+
+
+def _compiled(expression: str) -> Any:
+    function = _COMPILED.get(expression)
+    if function is None:
+        if len(_COMPILED) >= _COMPILED_KEPT:
+            _COMPILED.clear()
+        function = _COMPILED[expression] = fhirpathpy.compile(expression)
+    return function
+
 
 class Applier:
-    """The bundle's PlanDefinition and Questionnaire, applied to answers of one snapshot."""
+    """The bundle's PlanDefinition and Questionnaire, applied to answers of one snapshot.
+
+    Answers are a mapping of item to value; a value is never None (an unanswered item is absent).
+    """
 
     def __init__(self, snapshot: engine.Snapshot, bundle: Mapping[str, Any]) -> None:
         self.snapshot = snapshot
@@ -34,68 +172,141 @@ class Applier:
         found = export.resources(bundle)
         self.plan = found["PlanDefinition"]
         self.questionnaire = found["Questionnaire"]
-        self._compiled: dict[str, tuple[Any, tuple[str, ...]]] = {}
-        self._memo: dict[tuple[str, tuple[Any, ...]], bool] = {}
+        self._expressions: dict[str, _Expression] = {}
+        self._atoms: list[tuple[str, Any]] = []  # (the item it reads, compiled)
+        self._atom_index: dict[str, int] = {}
+        self._atom_values: dict[tuple[int, Any], list[Any]] = {}
         self.evaluations = 0
         self.enable = {
             item["linkId"]: _enable_expression(item) for item in self.questionnaire.get("item", ())
         }
+        self._enabled = [
+            (key, None if when is None else self._expression(when)) for key, when in self.enable.items()
+        ]
+        self._root = _Action((), ())
+        self._root.adopt(self._tree(self.plan.get("action", ()), {}))
+
+    def _tree(
+        self, actions: Iterable[Mapping[str, Any]], made: dict[str, tuple[_Action, ...]]
+    ) -> tuple[_Action, ...]:
+        tree = []
+        for action in actions:
+            node = _Action(
+                tuple(
+                    self._expression(c["expression"]["expression"])
+                    for c in action.get("condition", ())
+                    if c["kind"] == "applicability"
+                ),
+                tuple(
+                    coding["code"]
+                    for concept in action.get("code", ())
+                    for coding in concept.get("coding", ())
+                ),
+            )
+            children: list[_Action] = []
+            canonical = action.get("definitionCanonical", "")
+            plan = self.plans.get(canonical)
+            if plan is not None:
+                if canonical not in made:  # a step's PlanDefinition is shared by its routes
+                    made[canonical] = self._tree(plan.get("action", ()), made)
+                children.extend(made[canonical])
+            children.extend(self._tree(action.get("action", ()), made))
+            node.adopt(children)
+            tree.append(node)
+        return tuple(tree)
+
+    def _expression(self, expression: str) -> _Expression:
+        found = self._expressions.get(expression)
+        if found is not None:
+            return found
+        keys = fp.linkids(expression)
+        split = split_atoms(expression)
+        if split is None:
+            found = _Expression(keys, _compiled(expression), None)
+        else:
+            formula, atoms = split
+            indices = []
+            for atom in atoms:
+                if atom not in self._atom_index:
+                    self._atom_index[atom] = len(self._atoms)
+                    self._atoms.append((fp.linkids(atom)[0], _compiled(atom)))
+                indices.append(self._atom_index[atom])
+            found = _Expression(keys, _compiled(formula), tuple(indices))
+        self._expressions[expression] = found
+        return found
 
     def holds(self, expression: str, answers: Mapping[str, Any]) -> bool:
-        compiled = self._compiled.get(expression)
-        if compiled is None:
-            compiled = (fhirpathpy.compile(expression), fp.linkids(expression))
-            self._compiled[expression] = compiled
-        function, keys = compiled
-        projection = tuple(answers.get(key, _NONE) for key in keys)
-        key = (expression, projection)
-        memo = self._memo.get(key)
+        return self._holds(self._expression(expression), answers)
+
+    def _holds(self, expression: _Expression, answers: Mapping[str, Any]) -> bool:
+        projection = tuple(map(answers.get, expression.keys))
+        value = expression.values.get(projection)
+        if value is None:
+            if expression.atoms is None:
+                shown = {k: v for k, v in zip(expression.keys, projection, strict=True) if v is not None}
+                resource = qr.questionnaire_response(self.snapshot, shown, complete=True)
+                value = self.evaluate(expression.function, resource)
+            else:
+                value = self._combine(expression, answers)
+            expression.values[projection] = value
+        return value
+
+    def _combine(self, expression: _Expression, answers: Mapping[str, Any]) -> bool:
+        assert expression.atoms is not None
+        values = tuple(self._atom(index, answers) for index in expression.atoms)
+        key = tuple(tuple(value) for value in values)
+        memo = expression.combined.get(key)
         if memo is None:
-            shown = {k: v for k, v in zip(keys, projection, strict=True) if v is not _NONE}
-            resource = qr.questionnaire_response(self.snapshot, shown, complete=True)
-            memo = self.evaluate(function, resource)
-            self._memo[key] = memo
+            context = {f"a{n}": value for n, value in enumerate(values)}
+            memo = expression.combined[key] = self.evaluate(expression.function, {}, context)
         return memo
 
-    def evaluate(self, function: Any, resource: Mapping[str, Any]) -> bool:
+    def _atom(self, index: int, answers: Mapping[str, Any]) -> list[Any]:
+        key, function = self._atoms[index]
+        value = answers.get(key)
+        memo = self._atom_values.get((index, value))
+        if memo is None:
+            shown = {} if value is None else {key: value}
+            self.evaluations += 1
+            memo = function(qr.questionnaire_response(self.snapshot, shown, complete=True))
+            self._atom_values[(index, value)] = memo
+        return memo
+
+    def evaluate(self, function: Any, resource: Mapping[str, Any], context: Any = None) -> bool:
         self.evaluations += 1
-        return function(resource) == [True]
+        return bool(function(resource, context) == [True])
 
     def selected(self, answers: Mapping[str, Any]) -> list[str]:
         """The codes the PlanDefinition selects for ``answers``, in selection order."""
         codes: list[str] = []
-        self._select(self.plan.get("action", ()), answers, codes)
-        return codes
+        self._select(self._root, answers, codes)
+        return list(dict.fromkeys(codes))
 
-    def _select(
-        self, actions: Iterable[Mapping[str, Any]], answers: Mapping[str, Any], codes: list[str]
-    ) -> None:
-        for action in actions:
-            if not all(
-                self.holds(c["expression"]["expression"], answers)
-                for c in action.get("condition", ())
-                if c["kind"] == "applicability"
-            ):
-                continue
-            for concept in action.get("code", ()):
-                for coding in concept.get("coding", ()):
-                    if coding["code"] not in codes:
-                        codes.append(coding["code"])
-            plan = self.plans.get(action.get("definitionCanonical", ""))
-            if plan is not None:
-                self._select(plan.get("action", ()), answers, codes)
-            self._select(action.get("action", ()), answers, codes)
+    def _select(self, parent: _Action, answers: Mapping[str, Any], codes: list[str]) -> None:
+        projection = tuple(map(answers.get, parent.keys))
+        picked = parent.picks.get(projection)
+        if picked is None:
+            picked = parent.picks[projection] = tuple(
+                child
+                for child in parent.children
+                if all(self._holds(condition, answers) for condition in child.conditions)
+            )
+        for child in picked:
+            codes.extend(child.codes)
+            if child.children:
+                self._select(child, answers, codes)
 
     def enabled(self, answers: Mapping[str, Any]) -> list[str]:
         """The Questionnaire's items enabled for ``answers``."""
-        return [
-            key
-            for key, expression in self.enable.items()
-            if expression is None or self.holds(expression, answers)
-        ]
-
-
-_NONE = object()
+        get = answers.get
+        found = []
+        for key, when in self._enabled:
+            if when is not None:
+                value = when.values.get(tuple(map(get, when.keys)))  # what _holds looks up first
+                if not (self._holds(when, answers) if value is None else value):
+                    continue
+            found.append(key)
+        return found
 
 
 def _enable_expression(item: Mapping[str, Any]) -> str | None:
@@ -111,23 +322,61 @@ def expected_codes(
     return set(result.codes) | {note.code for note in engine.newer_guidance(snapshot, result, answers)}
 
 
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    """A class of case where the export decides otherwise than the engine."""
+
+    answers: dict[str, Any]
+    added: tuple[str, ...] = ()  # codes the PlanDefinition selects and the engine does not give
+    lacking: tuple[str, ...] = ()  # codes the engine gives and the PlanDefinition does not select
+    enabled_too: tuple[str, ...] = ()  # items the Questionnaire enables that the walk never asks
+    not_enabled: tuple[str, ...] = ()  # items the walk asks that the Questionnaire does not enable
+
+    def __str__(self) -> str:
+        if self.added or self.lacking:
+            return f"the PlanDefinition adds {list(self.added)} and lacks {list(self.lacking)}"
+        return f"the Questionnaire enables {list(self.enabled_too)} too and not {list(self.not_enabled)}"
+
+
+def case_classes(snapshot: engine.Snapshot) -> list[tuple[dict[str, Any], engine.Evaluation]]:
+    """Every class of complete walk, cut also where a newer-guidance note's conditions cut."""
+    return list(engine.enumerate_cases(snapshot, (c for note in snapshot.notes for c in note.conditions)))
+
+
 def disagreements(
-    snapshot: engine.Snapshot, bundle: Mapping[str, Any], limit: int = 5
-) -> list[tuple[dict[str, Any], str]]:
-    """Cases (one per class of complete walk) where the export and the engine differ, and how."""
+    snapshot: engine.Snapshot,
+    bundle: Mapping[str, Any],
+    limit: int = 5,
+    classes: Sequence[tuple[dict[str, Any], engine.Evaluation]] | None = None,
+) -> list[Disagreement]:
+    """Cases (one per class of complete walk) where the export and the engine differ, and how.
+
+    ``classes``: the classes to check (by default :func:`case_classes`); they must be cut at least
+    where the notes' conditions cut.
+    """
     applier = Applier(snapshot, bundle)
-    found: list[tuple[dict[str, Any], str]] = []
-    for answers, result in engine.enumerate_cases(snapshot):
+    found: list[Disagreement] = []
+    for answers, result in case_classes(snapshot) if classes is None else classes:
         selected = set(applier.selected(answers))
         expected = expected_codes(snapshot, answers, result)
         if selected != expected:
-            extra, lacking = sorted(selected - expected), sorted(expected - selected)
-            found.append((answers, f"the PlanDefinition adds {extra} and lacks {lacking}"))
+            found.append(
+                Disagreement(
+                    answers,
+                    added=tuple(sorted(selected - expected)),
+                    lacking=tuple(sorted(expected - selected)),
+                )
+            )
         else:
             enabled, asked = set(applier.enabled(answers)), set(result.asked)
             if enabled != asked:
-                extra, lacking = sorted(enabled - asked), sorted(asked - enabled)
-                found.append((answers, f"the Questionnaire enables {extra} too and not {lacking}"))
+                found.append(
+                    Disagreement(
+                        answers,
+                        enabled_too=tuple(sorted(enabled - asked)),
+                        not_enabled=tuple(sorted(asked - enabled)),
+                    )
+                )
         if len(found) >= limit:
             break
     return found
