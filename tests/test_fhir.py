@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -130,6 +131,31 @@ def test_version_2_export_decides_what_the_engine_decides(pnet_v2_document: dict
     classes, evaluations = _equivalent(pnet_v2_document)
     assert classes > 11000  # cut also where the notes cut (Ki-67 10 %)
     assert evaluations < classes / 10
+
+
+def test_version_3_export_decides_what_the_engine_decides() -> None:
+    from tests.conftest import CONTENT_V3
+
+    document = json.loads(CONTENT_V3.read_text(encoding="utf-8"))
+    classes, _ = _equivalent(document)
+    assert classes > 11000
+
+
+def test_version_3_asks_each_laboratory_value_in_its_own_unit_only() -> None:
+    # The other units are the wizard's reading of what is typed: a QuestionnaireResponse carries
+    # the value in the unit the item asks, so the export is version 2's but for its version.
+    from tests.conftest import CONTENT_V2, CONTENT_V3
+
+    v2, v3 = (json.loads(path.read_text(encoding="utf-8")) for path in (CONTENT_V2, CONTENT_V3))
+    items = {
+        version: {
+            item["linkId"]: item
+            for item in export.resources(export.bundle(document))["Questionnaire"]["item"]
+        }
+        for version, document in ((2, v2), (3, v3))
+    }
+    assert items[3] == items[2]
+    assert "mmol/L" not in json.dumps(items[3]["glucose_mg_dl"])
 
 
 def test_generated_pathway_export_decides_what_the_engine_decides() -> None:
