@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
+from .. import fragments
 from ..rendering import render_markdown, safe_href
 
 register = template.Library()
@@ -45,3 +46,9 @@ def recommendation(rec: Any, folded: bool = False) -> SafeString:
 @lru_cache(maxsize=4096)
 def _rendered_recommendation(rec: Any, language: str | None, folded: bool) -> SafeString:
     return render_to_string("pathways/_rec.html", {"rec": rec, "folded": folded})
+
+
+@register.simple_tag
+def step_form(form: Any) -> SafeString:
+    """The step's form (crispy, with the form's helper); see :func:`pathways.fragments.step_form`."""
+    return fragments.step_form(form)
