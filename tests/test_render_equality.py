@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.template import engines
 from django.test import RequestFactory
 from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
-from pathways import engine, fragments, selectors, views
+from pathways import engine, fragments, presentation, selectors, views
 from pathways.forms import StepForm
 from pathways.models import PathwayVersion, Walk
 from tests import cases
@@ -162,3 +164,23 @@ def test_the_form_cache_follows_the_snapshot_not_the_node_slug(pnet_version: Any
     assert "Edited &lt;label&gt;" in second
     assert "Edited" not in first
     assert variable.label in first
+
+
+def test_the_plain_form_is_what_the_crispy_tag_renders_for_every_question(pnet_version: Any) -> None:
+    snapshot = selectors.snapshot_for(pnet_version)
+    answers, _ = engine.validate_case(snapshot, cases.INSULINOMA_BODY_SSTR_NEGATIVE_1_8CM)
+    tag = engines["django"].from_string("{% load crispy_forms_tags %}{% crispy form %}")
+    questions = [node for node in snapshot.nodes.values() if node.kind == engine.QUESTION]
+    for node in questions:
+        for given in (answers, {}):
+            form = StepForm(snapshot, node, answers=given, revision=3)
+            crispy = fragments.tidy(tag.render({"form": form}, RequestFactory().get("/")))
+            assert fragments.plain_form(form) == crispy, node.slug
+            assert fragments.step_form(form) == crispy, node.slug
+
+
+def test_step_links_built_from_one_reversed_url_are_what_reverse_gives(snapshot: engine.Snapshot) -> None:
+    walk_id = uuid.uuid4()
+    url = presentation.step_urls("pnet", walk_id)
+    for slug in [*snapshot.nodes, "a-b_c9"]:
+        assert url(slug) == presentation.step_url("pnet", walk_id, slug)
