@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -200,11 +200,35 @@ def step_url(slug: str, walk_id: Any, node_slug: str) -> str:
     return reverse("pathways:walk_step", kwargs={"slug": slug, "walk_id": walk_id, "node": node_slug})
 
 
+_NODE_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def step_urls(slug: str, walk_id: Any) -> Callable[[str], str]:
+    """:func:`step_url` for one walk: the URL is reversed once and each node's slug appended.
+
+    A node slug matches the URL's ``slug`` converter as it is, so appending it is what
+    ``reverse`` would give; anything else goes through ``reverse``.
+    """
+    marker = "-"
+    base = step_url(slug, walk_id, marker)
+    prefix = base[: -len(marker) - 1]
+    if not base.endswith(f"/{marker}/"):
+        return lambda node_slug: step_url(slug, walk_id, node_slug)
+
+    def url(node_slug: str) -> str:
+        if _NODE_SLUG.fullmatch(node_slug):
+            return f"{prefix}{node_slug}/"
+        return step_url(slug, walk_id, node_slug)
+
+    return url
+
+
 def trail(
     snapshot: engine.Snapshot, result: engine.Evaluation, answers: dict[str, Any], slug: str, walk_id: Any
 ) -> list[TrailItem]:
     items = []
     listed: set[str] = set()
+    url = step_urls(slug, walk_id)
     for node_slug in result.path:
         node = snapshot.nodes[node_slug]
         for key in node.fields:
@@ -219,7 +243,7 @@ def trail(
                     label=variable.label,
                     value=translated(variable.display(answers[key])),
                     node=node_slug,
-                    url=step_url(slug, walk_id, node_slug),
+                    url=url(node_slug),
                     optional=variable.optional,
                 )
             )
@@ -356,7 +380,7 @@ def walk_flowchart(
         evaluation=result,
         answers=answers,
         current=showing,
-        node_href=lambda node: step_url(slug, walk_id, node),
+        node_href=step_urls(slug, walk_id),
     )
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.middleware import HtmxDetails
 
-from . import api, engine, presentation, selectors, services
+from . import api, engine, fragments, presentation, selectors, services
 from .forms import StepForm
 from .models import Walk
 
@@ -295,6 +295,8 @@ def _render_walk(
     if context["partial"]:
         template += "#walk"
     response = render(request, template, context, status=status)
+    if showing is not None:
+        response.content = fragments.tidy_page(response.content)
     patch_vary_headers(response, ("HX-Request",))
     add_never_cache_headers(response)
     return response

@@ -6,9 +6,10 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from .. import fragments
 from ..rendering import render_markdown, safe_href
 
 register = template.Library()
@@ -45,3 +46,42 @@ def recommendation(rec: Any, folded: bool = False) -> SafeString:
 @lru_cache(maxsize=4096)
 def _rendered_recommendation(rec: Any, language: str | None, folded: bool) -> SafeString:
     return render_to_string("pathways/_rec.html", {"rec": rec, "folded": folded})
+
+
+@register.simple_tag
+def step_form(form: Any) -> SafeString:
+    """The step's form (crispy, with the form's helper); see :func:`pathways.fragments.step_form`."""
+    return fragments.step_form(form)
+
+
+@register.simple_tag(takes_context=True)
+def progress(context: Any) -> SafeString:
+    """``pathways/_progress.html``, rendered once per snapshot, language and state of the stages."""
+    if not fragments.caching():
+        return _included(context, "pathways/_progress.html")
+    stages = context["stages"]
+    key = ("progress", tuple((stage["key"], stage["state"]) for stage in stages))
+    return fragments.cached(
+        context["snapshot"], key, lambda: render_to_string("pathways/_progress.html", {"stages": stages})
+    )
+
+
+@register.simple_tag(takes_context=True)
+def step_references(context: Any) -> SafeString:
+    """``pathways/_references.html`` for a step (every reference of the version, none marked
+    uncited), rendered once per snapshot and language."""
+    if not fragments.caching():
+        return _included(context, "pathways/_references.html")
+    snapshot = context["snapshot"]
+
+    def build() -> SafeString:
+        references = list(snapshot.references.values())
+        return render_to_string("pathways/_references.html", {"references": references})
+
+    return fragments.cached(snapshot, "references", build)
+
+
+def _included(context: Any, name: str) -> SafeString:
+    """``name`` rendered as ``{% include %}`` renders it (the whole context): the reference the
+    cached fragments, rendered from only what they need, are compared with."""
+    return mark_safe(context.template.engine.get_template(name).render(context))  # noqa: S308 - a template's output

@@ -1,0 +1,196 @@
+"""A step renders the same HTML from the fragment caches as rendered plainly, for every step.
+
+Every class of walk of the published PNET version is cut into the states its walk passes through;
+each step a clinician can see in them (the current question, and every earlier question opened to
+change it, with its answer filled in) is rendered as the htmx swap with the caches and without,
+and the two must be the same, byte for byte, but for the per-request CSRF token.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.template import engines
+from django.test import RequestFactory
+from django.utils import timezone
+from django_htmx.middleware import HtmxDetails
+
+from pathways import engine, fragments, presentation, selectors, views
+from pathways.forms import StepForm
+from pathways.models import PathwayVersion, Walk
+from tests import cases
+
+pytestmark = pytest.mark.django_db
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+# The result page says when it was made (for the printed report).
+NOW = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d\.\d+\+00:00")
+
+
+def make_walk(version: PathwayVersion, answers: dict[str, Any], revision: int | None = None) -> Walk:
+    now = timezone.now()
+    revision = len(answers) if revision is None else revision
+    return Walk(version=version, answers=answers, revision=revision, created_at=now, updated_at=now)
+
+
+def render(
+    walk: Walk,
+    snapshot: engine.Snapshot,
+    node: str | None,
+    *,
+    htmx: bool = True,
+    form: StepForm | None = None,
+) -> str:
+    """The step page (or the result page, ``node`` None on a complete walk) as the view renders it."""
+    request = RequestFactory().get("/", **({"HTTP_HX_REQUEST": "true"} if htmx else {}))
+    request.user = AnonymousUser()
+    request.htmx = HtmxDetails(request)  # type: ignore[attr-defined]
+    result = engine.evaluate(snapshot, walk.answers)
+    response = views._render_walk(request, walk, snapshot, result, node=node, form=form)  # type: ignore[arg-type]
+    return NOW.sub("-", CSRF.sub('name="csrfmiddlewaretoken" value="-"', response.content.decode()))
+
+
+def both(walk: Walk, snapshot: engine.Snapshot, node: str | None, **kwargs: Any) -> tuple[str, str]:
+    """The page with the caches, and rendered plainly."""
+    fast = render(walk, snapshot, node, **kwargs)
+    with fragments.uncached():
+        plain = render(walk, snapshot, node, **kwargs)
+    return fast, plain
+
+
+def step_states(snapshot: engine.Snapshot) -> dict[tuple[Any, ...], tuple[dict[str, Any], str]]:
+    """Every step page of every class of walk, once per what the page is made of: the question
+    shown, its answers, the path (the trail, the stages, the recommendations so far)."""
+    states: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
+    for answers, complete in engine.enumerate_cases(snapshot):
+        keys = list(complete.asked)
+        for count in range(len(keys)):
+            prefix = {key: answers[key] for key in keys[:count] if key in answers}
+            result = engine.evaluate(snapshot, prefix)
+            if result.current is None:
+                continue
+            for node in (slug for slug in result.path if engine.askable(snapshot, result, slug)):
+                values = tuple(prefix.get(key) for key in snapshot.nodes[node].fields)
+                states.setdefault((node, values, result.path), (prefix, node))
+    return states
+
+
+@pytest.fixture
+def placed_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail where the cached form could not take the walk's values (and fell back to crispy)."""
+    fill = fragments._fill
+
+    def placed(empty: str, form: Any) -> Any:
+        filled = fill(empty, form)
+        assert filled is not None, f"the cached form of {form.node.slug} fell back to a plain rendering"
+        return filled
+
+    monkeypatch.setattr(fragments, "_fill", placed)
+
+
+@pytest.mark.usefixtures("placed_exactly")
+def test_every_step_of_every_case_class_renders_the_same_with_the_caches(pnet_version: Any) -> None:
+    snapshot = selectors.snapshot_for(pnet_version)
+    states = step_states(snapshot)
+    assert len(states) > 1000
+    filled = 0
+    for prefix, node in states.values():
+        fast, plain = both(make_walk(pnet_version, prefix), snapshot, node)
+        assert fast == plain, (node, prefix)
+        filled += " checked>" in fast or re.search(r'<input type="text" name="\w+" value=', fast) is not None
+    assert filled > 100  # the change pages, with their answers in the form
+
+
+@pytest.mark.parametrize("name", sorted(cases.EXPECTED))
+def test_the_full_pages_of_each_named_case_render_the_same_with_the_caches(
+    pnet_version: Any, name: str
+) -> None:
+    snapshot = selectors.snapshot_for(pnet_version)
+    case = cases.EXPECTED[name][0]
+    answers, errors = engine.validate_case(snapshot, case)
+    assert not errors
+    result = engine.evaluate(snapshot, answers)
+    walk = make_walk(pnet_version, answers)
+    for node in [slug for slug in result.path if engine.askable(snapshot, result, slug)] + [None]:
+        fast, plain = both(walk, snapshot, node, htmx=False)
+        assert fast == plain, node
+        assert "<html" in fast
+
+
+@pytest.mark.usefixtures("placed_exactly")
+def test_a_number_answer_is_filled_in_escaped_and_the_revision_is_the_walks(pnet_version: Any) -> None:
+    snapshot = selectors.snapshot_for(pnet_version)
+    answers, _ = engine.validate_case(snapshot, cases.GASTRINOMA_HEAD_DEEP_1_8CM)
+    node = next(slug for slug, item in snapshot.nodes.items() if "tumor_size_cm" in item.fields)
+    fast, plain = both(make_walk(pnet_version, answers, revision=41), snapshot, node)
+    assert fast == plain
+    assert 'name="tumor_size_cm" value="1.8"' in fast
+    assert 'name="revision" value="41"' in fast
+    assert str(fragments.REVISION_MARK) not in fast
+
+
+@pytest.mark.parametrize(
+    ("key", "typed"), [("tumor_size_cm", "15 mm"), ("tumor_size_cm", "25"), ("suspected_syndrome", "<b>")]
+)
+def test_a_bound_form_with_errors_renders_plainly_and_shows_them(
+    pnet_version: Any, key: str, typed: str
+) -> None:
+    snapshot = selectors.snapshot_for(pnet_version)
+    answers, _ = engine.validate_case(snapshot, cases.GASTRINOMA_HEAD_DEEP_1_8CM)
+    node = next(slug for slug, item in snapshot.nodes.items() if key in item.fields)
+    walk = make_walk(pnet_version, answers, revision=3)
+    data = {"revision": "3", **{field: "" for field in snapshot.nodes[node].fields}, key: typed}
+    form = StepForm(snapshot, snapshot.nodes[node], answers=answers, revision=3, data=data)
+    assert not form.is_valid()
+    fast, plain = both(walk, snapshot, node, form=form)
+    assert fast == plain
+    assert "is-invalid" in fast
+    assert "<b>" not in fast.split('class="step-fields"', 1)[1]
+
+
+def test_the_form_cache_follows_the_snapshot_not_the_node_slug(pnet_version: Any) -> None:
+    """An edited draft is a new snapshot: its changed wording shows at once, never the old one."""
+    snapshot = selectors.snapshot_for(pnet_version)
+    variable = snapshot.variables["suspected_syndrome"]
+    edited = dataclasses.replace(
+        snapshot,
+        variables={
+            **snapshot.variables,
+            "suspected_syndrome": dataclasses.replace(variable, label="Edited <label>"),
+        },
+    )
+    walk = make_walk(pnet_version, {})
+    first = render(walk, snapshot, None)
+    second = render(walk, edited, None)
+    assert "Edited &lt;label&gt;" in second
+    assert "Edited" not in first
+    assert variable.label in first
+
+
+@pytest.mark.usefixtures("placed_exactly")
+def test_the_plain_form_is_what_the_crispy_tag_renders_for_every_question(pnet_version: Any) -> None:
+    snapshot = selectors.snapshot_for(pnet_version)
+    answers, _ = engine.validate_case(snapshot, cases.INSULINOMA_BODY_SSTR_NEGATIVE_1_8CM)
+    # The laboratory values too (optional fields, which no class of walk needs).
+    labs = {key: 12.5 for key, variable in snapshot.variables.items() if variable.optional}
+    assert labs
+    answers = {**answers, **labs}
+    tag = engines["django"].from_string("{% load crispy_forms_tags %}{% crispy form %}")
+    questions = [node for node in snapshot.nodes.values() if node.kind == engine.QUESTION]
+    for node in questions:
+        for given in (answers, {}):
+            form = StepForm(snapshot, node, answers=given, revision=3)
+            crispy = fragments.tidy(tag.render({"form": form}, RequestFactory().get("/")))
+            assert fragments.plain_form(form) == crispy, node.slug
+            assert fragments.step_form(form) == crispy, node.slug
+
+
+def test_step_links_built_from_one_reversed_url_are_what_reverse_gives(snapshot: engine.Snapshot) -> None:
+    walk_id = uuid.uuid4()
+    url = presentation.step_urls("pnet", walk_id)
+    for slug in [*snapshot.nodes, "a-b_c9"]:
+        assert url(slug) == presentation.step_url("pnet", walk_id, slug)
