@@ -145,44 +145,53 @@ def _by(items: Any, key: str) -> dict[Any, dict[str, Any]]:
 
 
 def _diff_variables(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Questions as an editor knows them: by their label (the newer one where it changed)."""
     before, after = _by(old.get("variables"), "key"), _by(new.get("variables"), "key")
+
+    def named(key: str) -> str:
+        return f"“{(after.get(key) or before[key]).get('label', key)}”"
+
     changes = [
-        Change(ADDED, "variable", f"New variable {key} ({after[key]['label']}).")
+        Change(ADDED, "variable", f"New question {named(key)}.")
         for key in sorted(after.keys() - before.keys())
     ]
     changes += [
-        Change(REMOVED, "variable", f"Variable {key} removed.")
+        Change(REMOVED, "variable", f"Question {named(key)} removed.")
         for key in sorted(before.keys() - after.keys())
     ]
     for key in sorted(before.keys() & after.keys()):
         a, b = before[key], after[key]
+        name = named(key)
         if a.get("choices") != b.get("choices"):
-            old_values = [c[0] for c in a.get("choices") or ()]
-            new_values = [c[0] for c in b.get("choices") or ()]
-            gained = [v for v in new_values if v not in old_values]
-            lost = [v for v in old_values if v not in new_values]
-            parts = ([f"new choice(s) {', '.join(gained)}"] if gained else []) + (
-                [f"choice(s) {', '.join(lost)} removed"] if lost else []
+            old_labels = {c[0]: c[1] for c in a.get("choices") or ()}
+            new_labels = {c[0]: c[1] for c in b.get("choices") or ()}
+            gained = [f"“{label}”" for value, label in new_labels.items() if value not in old_labels]
+            lost = [f"“{label}”" for value, label in old_labels.items() if value not in new_labels]
+            parts = ([f"new answer(s) {', '.join(gained)}"] if gained else []) + (
+                [f"answer(s) {', '.join(lost)} removed"] if lost else []
             )
             changes.append(
-                Change(CHANGED, "variable", f"{key}: {'; '.join(parts) or 'choice labels changed'}.")
+                Change(CHANGED, "variable", f"{name}: {'; '.join(parts) or 'answer labels changed'}.")
             )
         bounds = ("minimum", "minimum_inclusive", "maximum", "maximum_inclusive")
         if any(a.get(f) != b.get(f) for f in bounds):
             changes.append(
-                Change(CHANGED, "variable", f"{key}: accepted range is now {_range(b)} (was {_range(a)}).")
+                Change(CHANGED, "variable", f"{name}: accepted range is now {_range(b)} (was {_range(a)}).")
             )
-        changes += _diff_other_units(key, a, b)
-        for name in ("label", "unit", "optional", "kind"):
-            if a.get(name) != b.get(name):
+        changes += _diff_other_units(name, a, b)
+        if a.get("label") != b.get("label"):
+            changes.append(Change(CHANGED, "variable", f"“{a.get('label')}” is now called {name}."))
+        for field, words in (("unit", "unit"), ("optional", "optional"), ("kind", "kind of answer")):
+            if a.get(field) != b.get(field):
                 changes.append(
-                    Change(CHANGED, "variable", f"{key}: {name} “{a.get(name)}” → “{b.get(name)}”.")
+                    Change(CHANGED, "variable", f"{name}: {words} “{a.get(field)}” → “{b.get(field)}”.")
                 )
     return changes
 
 
 def _diff_other_units(key: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
-    """The units a number may also be entered in: gained, dropped, or converted differently."""
+    """The units a number may also be entered in: gained, dropped, or converted differently
+    (``key`` names the question)."""
     before = {o["unit"]: o for o in a.get("other_units") or ()}
     after = {o["unit"]: o for o in b.get("other_units") or ()}
     unit = b.get("unit", "")

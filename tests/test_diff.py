@@ -38,10 +38,10 @@ def test_added_and_removed_variables_and_steps_are_listed_in_sorted_order(
     old, new = changed(pnet_document)
     changes = diff.diff_documents(old, new)
     added = texts(changes, diff.ADDED, "variable")
-    assert added == [f"New variable {key} ({key.replace('_', ' ')})." for key in sorted(NEW_KEYS)]
+    assert added == [f"New question “{key.replace('_', ' ')}”." for key in sorted(NEW_KEYS)]
     removed = texts(changes, diff.REMOVED, "variable")
-    gone = sorted(item["key"] for item in old["variables"][:8])
-    assert removed == [f"Variable {key} removed." for key in gone]
+    gone = sorted(old["variables"][:8], key=lambda item: item["key"])
+    assert removed == [f"Question “{item['label']}” removed." for item in gone]
     new_steps = texts(changes, diff.ADDED, "step")
     assert new_steps == [f"New step “{slug.title()}”." for slug in sorted(NEW_STEPS)]
     removed_steps = texts(changes, diff.REMOVED, "step")

@@ -165,7 +165,7 @@ def test_version_3_passes_the_gate(v3_document: dict[str, Any]) -> None:
 
 def test_the_clinical_diff_names_each_new_unit(v3_document: dict[str, Any]) -> None:
     changes = [change.text for change in diff.diff_documents(_read(CONTENT_V2), v3_document)]
-    assert "glucose_mg_dl: may also be entered in mmol/L (1 mmol/L = 18.016 mg/dL)." in changes
+    assert "“Glucose”: may also be entered in mmol/L (1 mmol/L = 18.016 mg/dL)." in changes
     assert sum("may also be entered in" in text for text in changes) == 7
 
 
