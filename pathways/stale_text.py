@@ -83,6 +83,7 @@ class StaleText:
     stated: tuple[str, ...]  # the spellings found, e.g. ("2 cm", "1-2 cm")
     change: str  # the threshold change, described
     node: str | None = None
+    title: str = ""  # what an editor calls it: a recommendation's or step's title, a question's label
 
     @property
     def key(self) -> str:
@@ -94,7 +95,11 @@ class StaleText:
 
     @property
     def where(self) -> str:
-        return f"{self.kind} {self.name} ({self.field})"
+        """The text as an editor finds it, e.g. "The recommendation “Surgical resection” (text)"."""
+        kind = {"edge": "rule", "variable": "question"}.get(self.kind, self.kind)
+        if self.kind == "pathway":
+            return f"The pathway's {self.field.replace('_', ' ')}"
+        return f"The {kind} {self.title or self.name} ({self.field})"
 
     def message(self) -> str:
         return (
@@ -200,28 +205,34 @@ def threshold_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Th
 # Texts ------------------------------------------------------------------------------------------
 
 
-def _texts(document: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str, str | None]]:
-    """Every text a clinician reads: (kind, name, field, text, step)."""
+def _texts(document: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str, str, str | None]]:
+    """Every text a clinician reads: (kind, name, title, field, text, step)."""
     pathway = document.get("pathway") or {}
     for field in ("title", "summary", "intended_use", "disclaimer"):
-        yield "pathway", "", field, pathway.get(field) or "", None
+        yield "pathway", "", "", field, pathway.get(field) or "", None
+    titles = {item["slug"]: item.get("title") or item["slug"] for item in document.get("nodes") or ()}
     for item in document.get("variables") or ():
-        yield "variable", item["key"], "label", item.get("label") or "", None
-        yield "variable", item["key"], "help text", item.get("help_text") or "", None
-        for value, label in item.get("choices") or ():
-            yield "variable", item["key"], f"choice {value}", label or "", None
+        label = f"“{item.get('label') or item['key']}”"
+        yield "variable", item["key"], label, "label", item.get("label") or "", None
+        yield "variable", item["key"], label, "help text", item.get("help_text") or "", None
+        for _value, choice in item.get("choices") or ():
+            yield "variable", item["key"], label, f"answer “{choice}”", choice or "", None
     for item in document.get("nodes") or ():
-        yield "step", item["slug"], "title", item.get("title") or "", item["slug"]
-        yield "step", item["slug"], "text", item.get("body") or "", item["slug"]
+        title = f"“{titles[item['slug']]}”"
+        yield "step", item["slug"], title, "title", item.get("title") or "", item["slug"]
+        yield "step", item["slug"], title, "text", item.get("body") or "", item["slug"]
     for (source, target, n), item in edge_keys(document).items():
         name = f"{source} → {target}" + (f" #{n}" if n > 1 else "")
-        yield "edge", name, "note", item.get("note") or "", source
+        title = f"from “{titles.get(source, source)}” to “{titles.get(target, target)}”"
+        yield "edge", name, title + (f" (#{n})" if n > 1 else ""), "note", item.get("note") or "", source
     for item in document.get("recommendations") or ():
         step = (item.get("nodes") or [None])[0]
+        title = f"“{item.get('title') or item['code']}”"
         for field in ("title", "text", "note"):
-            yield "recommendation", item["code"], field, item.get(field) or "", step
+            yield "recommendation", item["code"], title, field, item.get(field) or "", step
     for item in document.get("newer_guidance") or ():
-        yield "newer-guidance note", item["code"], "text", item.get("text") or "", None
+        opening = " ".join((item.get("text") or item["code"]).split()[:6])
+        yield "newer-guidance note", item["code"], f"“{opening}…”", "text", item.get("text") or "", None
 
 
 def find(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[StaleText]:
@@ -235,7 +246,7 @@ def find(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[StaleText]:
     for change in changes:
         by_old.setdefault((change.variable, change.old), []).append(change)
     found = []
-    for kind, name, field, text, node in _texts(new):
+    for kind, name, title, field, text, node in _texts(new):
         if not text:
             continue
         for (variable, value), moved in sorted(by_old.items()):
@@ -253,6 +264,7 @@ def find(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[StaleText]:
                         stated=tuple(stated),
                         change=_describe(moved, labels.get(variable, variable), unit),
                         node=node,
+                        title=title,
                     )
                 )
     return found

@@ -70,16 +70,20 @@ def test_gate_lists_texts_that_state_the_old_threshold_as_warnings(draft: Pathwa
     assert report.ok  # warnings only: the logic is sound
     stale = [p for p in report.warnings if p.code == stale_text.CODE]
     assert len(stale) == 8
-    assert any(SMALL_CAUTION in p.message and "“1-2 cm”" in p.message for p in stale)
+    title = Recommendation.objects.get(version=draft, code=SMALL_CAUTION).title
+    # Named as an editor knows it: by its title, never its code.
+    assert any(f"The recommendation “{title}” (text)" in p.message and "“1-2 cm”" in p.message for p in stale)
+    assert not any(SMALL_CAUTION in p.message for p in stale)
 
 
-def test_validate_pathway_prints_the_stale_texts_as_warnings_naming_the_code(draft: PathwayVersion) -> None:
+def test_validate_pathway_prints_the_stale_texts_as_warnings_naming_each_text(draft: PathwayVersion) -> None:
     move_formal_resection(draft)
     out = io.StringIO()
     call_command("validate_pathway", "pnet", "--version", str(draft.number), stdout=out)
     lines = [line for line in out.getvalue().splitlines() if stale_text.CODE in line]
     assert len(lines) == 8 and all(line.startswith("WARNING stale-threshold-text") for line in lines)
-    assert any(f"recommendation {SMALL_CAUTION} (text)" in line for line in lines)
+    title = Recommendation.objects.get(version=draft, code=SMALL_CAUTION).title
+    assert any(f"recommendation “{title}” (text)" in line for line in lines)
 
 
 def test_publish_page_shows_the_word_diff_and_the_stale_texts(

@@ -59,7 +59,10 @@ def test_editor_confirms_stale_texts_sees_the_word_diff_and_publishes(
 
     stale = page.locator("[data-stale-texts] [data-stale]")
     expect(stale).to_have_count(7)
-    expect(page.locator("[data-stale-texts]")).to_contain_text("nf_small_resection")
+    expect(page.locator("[data-stale-texts]")).to_contain_text(
+        "The step “Resection for a nonfunctioning tumour of 2 cm or less” (title) states"
+    )
+    expect(page.locator("[data-stale-texts]")).not_to_contain_text("nf_small_resection")
     expect(page.locator("[data-stale-texts]")).to_contain_text("1-2 cm")
     expect(page.locator("[data-stale-texts]")).not_to_contain_text("caution.small_tumor_malignant_potential")
     words = page.locator("[data-word-diff]", has=page.locator("ins", has_text="1-2.5"))
