@@ -288,7 +288,7 @@ def _check_other_units_shape(index: int, item: dict[str, Any], bad: Any) -> None
             bad(f"{at}: the unit “{unit[:40]}” is listed twice, or is the variable's own unit.")
         else:
             seen.add(engine.unit_key(unit))
-            if not (unit[0].isalpha() or unit[0] in "%µμ") or any(c.isdigit() for c in unit[:1]):
+            if not (unit[0].isalpha() or unit[0] in "%µμ"):
                 bad(f"{at}.unit must begin with a letter, % or µ (it is typed after the number).")
         if not (is_number(factor) and float(factor or 0) > 0):
             bad(f"{at}.factor must be a positive number (how many of the variable's unit make one).")

@@ -497,7 +497,17 @@ class CodesAndCaseForm(SameVersionForm):
 CHOICE_LINE = " = "
 
 
-class ChoiceLinesField(forms.CharField):
+class LinesField(forms.CharField):
+    """A list edited as text, one item a line: changed only when the list it reads differs."""
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return self.to_python(data) != (initial or [])
+        except ValidationError:
+            return True
+
+
+class ChoiceLinesField(LinesField):
     """A choice variable's answers as lines "value = label", stored as ``[[value, label], ...]``."""
 
     widget = forms.Textarea(attrs={"rows": 6, "cols": 70})
@@ -524,12 +534,6 @@ class ChoiceLinesField(forms.CharField):
             pairs.append([stored.strip(), label.strip()])
         return pairs
 
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        try:
-            return self.to_python(data) != (initial or [])
-        except ValidationError:
-            return True
-
 
 # A number's other units, one a line ----------------------------------------------------------------
 
@@ -537,7 +541,7 @@ UNIT_LINE = "="
 BASIS_LINE = ";"
 
 
-class OtherUnitLinesField(forms.CharField):
+class OtherUnitLinesField(LinesField):
     """A number's other units as lines "unit = factor; basis", stored as a list of objects."""
 
     widget = forms.Textarea(attrs={"rows": 3, "cols": 70})
@@ -571,12 +575,6 @@ class OtherUnitLinesField(forms.CharField):
                 )
             units.append({"unit": unit.strip(), "factor": factor, "basis": basis.strip()})
         return units
-
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        try:
-            return self.to_python(data) != (initial or [])
-        except ValidationError:
-            return True
 
 
 def _factor(text: str) -> float | int | None:
