@@ -247,3 +247,17 @@ def test_a_numbers_other_units_are_edited_one_a_line(admin: Client, draft: Pathw
     assert admin.post(url, data).status_code == 302
     variable.refresh_from_db()
     assert variable.other_units == [{"unit": "mmol/L", "factor": 18.02, "basis": "rounded"}]
+
+
+def test_a_published_numbers_answers_and_other_units_read_as_lines_not_json(
+    admin: Client, pnet_version: PathwayVersion
+) -> None:
+    for key, shown in (
+        ("glucose_mg_dl", "mmol/L = 18.016; molar mass of glucose (C6H12O6) 180.16 g/mol"),
+        ("disease_extent", "localized = Localized and resectable"),
+    ):
+        variable = Variable.objects.get(version=pnet_version, key=key)
+        page = admin.get(change_url(variable)).content.decode()
+        assert "Also accepted in" in page and "Answers" in page
+        assert shown in page
+        assert '"factor"' not in page and "&quot;factor&quot;" not in page and "[[" not in page

@@ -31,7 +31,7 @@ from ..models import (
 )
 from .forms import VERSIONED, SameVersionForm
 from .permissions import InlineLockedUnlessDraft, LockedUnlessDraft, version_of
-from .values import CodesAndCaseForm, ConditionForm, VariableForm
+from .values import ChoiceLinesField, CodesAndCaseForm, ConditionForm, OtherUnitLinesField, VariableForm
 from .wording import conditions_words, rule_sentence, variables_of
 
 if TYPE_CHECKING:
@@ -157,12 +157,45 @@ class VariableAdmin(DraftOnlyAdmin):
     list_display = ("key", "label", "kind", "unit", "optional", "version")
     list_filter = (VersionStatusFilter, ("version", VersionFilter), "kind", "optional")
     search_fields = ("key", "label")
+    # Read only (a published version), the answers and other units read as the form writes them.
+    shown_as_lines = {"choices": "answers", "other_units": "also_accepted_in"}
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        if self._read_only(request, obj):
+            fields = list(dict.fromkeys(self.shown_as_lines.get(name, name) for name in fields))
+        return fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if self._read_only(request, obj):
+            readonly = (*readonly, *self.shown_as_lines.values())
+        return readonly
+
+    def _read_only(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is not None and not self.has_change_permission(request, obj)
+
+    @admin.display(description="Answers")
+    def answers(self, obj: Variable) -> SafeString:
+        return _lines(ChoiceLinesField().prepare_value(list(obj.choices or ())))
+
+    @admin.display(description="Also accepted in")
+    def also_accepted_in(self, obj: Variable) -> SafeString:
+        return _lines(OtherUnitLinesField().prepare_value(list(obj.other_units or ())))
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
         # Autocomplete (variables of edge and node inlines) offers only variables of draft versions.
         if request.path.endswith("/autocomplete/"):
             queryset = queryset.filter(version__status=PathwayVersion.Status.DRAFT)
         return super().get_search_results(request, queryset, search_term)
+
+
+def _lines(text: str) -> SafeString:
+    """Lines of text (escaped), one under the other, or a dash when there are none."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return format_html("{}", "–")
+    return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines))
 
 
 class NodeFieldInline(DraftOnlyInline):
