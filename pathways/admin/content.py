@@ -195,7 +195,7 @@ def _lines(text: str) -> SafeString:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         return format_html("{}", "–")
-    return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines))
+    return format_html_join(SafeString("<br>"), "{}", ((line,) for line in lines))  # a tag of the code
 
 
 class NodeFieldInline(DraftOnlyInline):
