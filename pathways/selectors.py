@@ -7,7 +7,7 @@ import uuid
 
 from django.http import Http404
 
-from . import engine
+from . import engine, walk_rows
 from .content_io import export_document
 from .document import snapshot_from_document
 from .models import PathwayVersion, Walk
@@ -63,10 +63,12 @@ def published_version(slug: str) -> PathwayVersion:
 
 
 def walk_for(walk_id: uuid.UUID | str, slug: str | None = None) -> Walk:
+    """The walk, with its version and pathway (one query), if it belongs to the pathway ``slug``."""
     try:
-        walk = Walk.objects.select_related("version__pathway").get(pk=walk_id)
-    except (Walk.DoesNotExist, ValueError):
+        key = walk_id if isinstance(walk_id, uuid.UUID) else uuid.UUID(str(walk_id))
+    except ValueError:
         raise Http404("No such walk.") from None
-    if slug is not None and walk.version.pathway.slug != slug:
+    walk = walk_rows.read(key)
+    if walk is None or (slug is not None and walk.version.pathway.slug != slug):
         raise Http404("No such walk.")
     return walk

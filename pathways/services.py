@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F
 from django.utils import timezone
 
-from . import engine
+from . import engine, walk_rows
 from .models import PathwayVersion, Walk
 
 
@@ -44,13 +43,14 @@ def record_step(
     answers.update(given)
     answers, result = engine.prune(snapshot, answers)
     now = timezone.now()
-    updated = Walk.objects.filter(pk=walk.pk, revision=expected_revision).update(
+    saved = walk_rows.record(
+        walk.pk,
+        expected_revision=expected_revision,
         answers=answers,
-        revision=F("revision") + 1,
         updated_at=now,
         completed_at=now if result.complete else None,
     )
-    if not updated:
+    if not saved:
         raise StaleWalk
     walk.answers = answers
     walk.revision = expected_revision + 1

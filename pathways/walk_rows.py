@@ -1,0 +1,138 @@
+"""The two statements every wizard step runs: read the walk (with its version and pathway) and
+record the step. They are the ORM's own statements, written once per database connection alias
+instead of compiled afresh on every request.
+
+The ORM compiles a ``select_related`` query on each call: about 1 ms here, where running it takes
+0.1 ms, and a conditional ``UPDATE`` costs as much again. Rows still become models the way the ORM
+makes them: every column goes through its field's converters (the backend's, then the field's
+``from_db_value``), every row through ``Model.from_db``, and every parameter through the field's
+``get_db_prep_value``/``get_db_prep_save``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
+from django.db.models.expressions import Col
+
+from .models import Pathway, PathwayVersion, Walk
+
+# The models one read returns, each joined to the one before it by its foreign key.
+_JOINED = ((Walk, "version"), (PathwayVersion, "pathway"), (Pathway, None))
+Converter = Any
+
+
+@dataclass(frozen=True)
+class _Read:
+    sql: str
+    # Per model: its concrete fields' attnames and, per column, the converters to apply.
+    models: tuple[tuple[type[Model], tuple[str, ...], tuple[tuple[Col, tuple[Converter, ...]], ...]], ...]
+
+
+@cache
+def _read(alias: str) -> _Read:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns: list[str] = []
+    models = []
+    joins = []
+    for index, (model, link) in enumerate(_JOINED):
+        table = f"t{index}"
+        fields = model._meta.concrete_fields
+        converting = []
+        for field in fields:
+            columns.append(f"{table}.{quote(field.column)}")
+            col = field.get_col(table)
+            converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            converting.append((col, tuple(converters)))
+        models.append((model, tuple(field.attname for field in fields), tuple(converting)))
+        if link is not None:
+            foreign = model._meta.get_field(link)
+            target = foreign.related_model._meta  # type: ignore[union-attr]
+            joins.append(
+                f"INNER JOIN {quote(target.db_table)} t{index + 1} "
+                f"ON t{index + 1}.{quote(target.pk.column)} = {table}.{quote(foreign.column)}"  # type: ignore[union-attr]
+            )
+    # Only quoted table and column names from the models go into the text; values are parameters.
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(Walk._meta.db_table)} t0 {' '.join(joins)} "  # noqa: S608
+        f"WHERE t0.{quote(Walk._meta.pk.column)} = %s"  # type: ignore[union-attr]
+    )
+    return _Read(sql, tuple(models))
+
+
+def read(walk_id: uuid.UUID) -> Walk | None:
+    """The walk ``walk_id`` with its version and its version's pathway, in one query; or None."""
+    alias = router.db_for_read(Walk)
+    connection = connections[alias]
+    query = _read(alias)
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, [_prep(Walk._meta.pk, walk_id, connection)])  # type: ignore[arg-type]
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instances = []
+    start = 0
+    for model, attnames, converting in query.models:
+        values = []
+        for offset, (col, converters) in enumerate(converting):
+            value = row[start + offset]
+            for converter in converters:
+                value = converter(value, col, connection)
+            values.append(value)
+        start += len(attnames)
+        instances.append(model.from_db(alias, list(attnames), values))
+    walk, version, pathway = instances
+    version.pathway = pathway  # type: ignore[attr-defined]
+    walk.version = version  # type: ignore[attr-defined]
+    return walk  # type: ignore[return-value]
+
+
+@cache
+def _update(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    meta = Walk._meta
+    names = ("answers", "revision", "updated_at", "completed_at")
+    column = {name: quote(meta.get_field(name).column) for name in names}
+    # Quoted column names only; the values are parameters.
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {column['answers']} = %s, "  # noqa: S608
+        f"{column['revision']} = {column['revision']} + 1, {column['updated_at']} = %s, "
+        f"{column['completed_at']} = %s "
+        f"WHERE {quote(meta.pk.column)} = %s AND {column['revision']} = %s"  # type: ignore[union-attr]
+    )
+
+
+def record(
+    walk_id: uuid.UUID,
+    *,
+    expected_revision: int,
+    answers: dict[str, Any],
+    updated_at: datetime,
+    completed_at: datetime | None,
+) -> bool:
+    """Save a step as one conditional UPDATE; False if the walk is not at ``expected_revision``."""
+    alias = router.db_for_write(Walk)
+    connection = connections[alias]
+    meta = Walk._meta
+    params = [
+        meta.get_field("answers").get_db_prep_save(answers, connection),  # type: ignore[union-attr]
+        meta.get_field("updated_at").get_db_prep_save(updated_at, connection),  # type: ignore[union-attr]
+        meta.get_field("completed_at").get_db_prep_save(completed_at, connection),  # type: ignore[union-attr]
+        _prep(meta.pk, walk_id, connection),  # type: ignore[arg-type]
+        meta.get_field("revision").get_db_prep_save(expected_revision, connection),  # type: ignore[union-attr]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_update(alias), params)
+        return bool(cursor.rowcount == 1)
+
+
+def _prep(field: Field[Any, Any], value: Any, connection: BaseDatabaseWrapper) -> Any:
+    return field.get_db_prep_value(value, connection, prepared=False)
