@@ -18,16 +18,21 @@ import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from crispy_forms.utils import render_crispy_form
 from django import forms
 from django.conf import settings
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from . import engine
+from . import engine, stencil
 
 # A revision no walk reaches: its hidden input is the one place the cached form carries it.
 REVISION_MARK = 2_147_483_647
@@ -122,44 +127,88 @@ def step_form(form: Any) -> SafeString:
     """
     if form.is_bound or not caching():
         return plain_form(form)
-    snapshot, node = form.snapshot, form.node
-    empty = cached(
-        snapshot,
-        ("step-form", node.slug),
-        lambda: plain_form(type(form)(snapshot, node, answers={}, revision=REVISION_MARK)),
-    )
-    filled = _fill(empty, form)
+    values = {key: form[key].value() for key in form.node.fields}
+    filled = _fill(_empty_form(form.snapshot, form.node), values, form["revision"].value())
     return filled if filled is not None else plain_form(form)
 
 
-def _fill(empty: str, form: Any) -> SafeString | None:
-    """``empty`` with ``form``'s revision and initial answers, or None where one cannot be placed."""
+def step_form_in(context: Any) -> SafeString:
+    """The form of a step page's context: its bound ``form``, or the node's form showing the
+    walk's answers (from the cache when it can be, without building a form)."""
+    form = context.get("form")
+    if form is not None:
+        return step_form(form)
+    snapshot, node, walk = context["snapshot"], context["node"], context["walk"]
+    if caching():
+        values = {key: _initial(walk.answers[key]) for key in node.fields if key in walk.answers}
+        filled = _fill(_empty_form(snapshot, node), values, walk.revision)
+        if filled is not None:
+            return filled
+    from .forms import StepForm  # forms build on fragments' callers, not the reverse
+
+    return plain_form(StepForm(snapshot, node, answers=walk.answers, revision=walk.revision))
+
+
+def _initial(value: Any) -> Any:
+    """An answer as the step form's initial value (as :class:`pathways.forms.StepForm` gives it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+@dataclass(frozen=True)
+class EmptyForm:
+    """A node's unbound form rendered with no answers, and how to put each field's value in."""
+
+    html: str
+    # Per field: the radio choices' values in order, or None for a text input; a field of any
+    # other widget is missing, and a value for it makes the form render plainly.
+    fields: dict[str, tuple[str, ...] | None]
+
+
+def _empty_form(snapshot: engine.Snapshot, node: engine.Node) -> EmptyForm:
+    def build() -> EmptyForm:
+        from .forms import StepForm
+
+        form = StepForm(snapshot, node, answers={}, revision=REVISION_MARK)
+        fields: dict[str, tuple[str, ...] | None] = {}
+        for key in node.fields:
+            widget = form.fields[key].widget
+            if isinstance(widget, forms.RadioSelect):
+                fields[key] = tuple(str(choice) for choice, _label in widget.choices)
+            elif isinstance(widget, forms.TextInput):
+                fields[key] = None
+        return EmptyForm(plain_form(form), fields)
+
+    entry: EmptyForm = cached(snapshot, ("step-form", node.slug), build)
+    return entry
+
+
+def _fill(empty: EmptyForm, values: dict[str, Any], revision: Any) -> SafeString | None:
+    """``empty`` with the revision and each field's value (as its bound field gives it), or None
+    where one cannot be placed exactly."""
     html = _replace_once(
-        empty,
+        empty.html,
         f'name="revision" value="{REVISION_MARK}"',
-        f'name="revision" value="{escape(form["revision"].value())}"',
+        f'name="revision" value="{escape(revision)}"',
     )
-    for key in form.node.fields:
+    for key, value in values.items():
         if html is None:
             return None
-        bound = form[key]
-        widget = bound.field.widget
-        value = bound.value()
         if value is None or value == "":
             continue
-        if isinstance(widget, forms.RadioSelect):
-            chosen = set(widget.format_value(value))
-            for index, (choice, _label) in enumerate(widget.choices):
-                if str(choice) in chosen and html is not None:
+        if key not in empty.fields:
+            return None
+        choices = empty.fields[key]
+        if choices is not None:  # radio buttons: RadioSelect.format_value gives [str(value)]
+            chosen = {str(item) for item in value} if isinstance(value, (list, tuple)) else {str(value)}
+            for index, choice in enumerate(choices):
+                if choice in chosen and html is not None:
                     anchor = f'name="{key}" value="{escape(choice)}"  id="id_{key}_{index}"'
                     html = _add_to_tag(html, anchor, " checked")
-        elif isinstance(widget, forms.TextInput):
-            shown = widget.format_value(value)
-            if shown is not None:
-                anchor = f'<input type="text" name="{key}"'
-                html = _replace_once(html, anchor, f'{anchor} value="{escape(shown)}"')
-        else:
-            return None
+        else:  # a text input: TextInput.format_value gives str(value)
+            anchor = f'<input type="text" name="{key}"'
+            html = _replace_once(html, anchor, f'{anchor} value="{escape(str(value))}"')
     return mark_safe(html) if html is not None else None  # noqa: S308 - values escaped above
 
 
@@ -175,3 +224,92 @@ def _add_to_tag(html: str, anchor: str, attribute: str) -> str | None:
         return None
     end = html.index(">", html.index(anchor) + len(anchor))
     return html[:end] + attribute + html[end:]
+
+
+def trail_items(items: list[Any]) -> SafeString:
+    """The answers given so far, one ``pathways/_trail_item.html`` each (from a stencil)."""
+    if not caching():
+        return mark_safe("".join(render_to_string(TRAIL_ITEM, {"item": item}) for item in items))  # noqa: S308 - templates' output
+    out = []
+    for item in items:
+        shape = _trail_item_stencil(item.optional, get_language())
+        if shape is None:
+            out.append(render_to_string(TRAIL_ITEM, {"item": item}))
+        else:
+            out.append(shape.fill({name: getattr(item, name) for name in TRAIL_ITEM_VALUES}))
+    return mark_safe("".join(out))  # noqa: S308 - templates' output, values escaped
+
+
+TRAIL_ITEM = "pathways/_trail_item.html"
+TRAIL_ITEM_VALUES = ("key", "label", "value", "url")
+
+
+@lru_cache(maxsize=64)
+def _trail_item_stencil(optional: bool, language: str | None) -> stencil.Stencil | None:
+    from .presentation import TrailItem
+
+    item = TrailItem(**{name: stencil.mark(name) for name in TRAIL_ITEM_VALUES}, node="", optional=optional)
+    return stencil.build(TRAIL_ITEM, {"item": item}, values=TRAIL_ITEM_VALUES)
+
+
+def recs_so_far(sections: list[tuple[Any, list[Any]]]) -> SafeString:
+    """``pathways/_recs_so_far.html`` for ``sections``; with the caches, once per distinct list."""
+    if not caching():
+        return render_to_string(RECS_SO_FAR, {"sections": sections})
+    key = tuple((label, tuple(recs)) for label, recs in sections)
+    try:
+        return _rendered_recs(key, get_language())
+    except TypeError:  # not hashable: render without the cache
+        return render_to_string(RECS_SO_FAR, {"sections": sections})
+
+
+RECS_SO_FAR = "pathways/_recs_so_far.html"
+
+
+@lru_cache(maxsize=2048)
+def _rendered_recs(key: tuple[tuple[Any, tuple[Any, ...]], ...], language: str | None) -> SafeString:
+    return render_to_string(RECS_SO_FAR, {"sections": [(label, list(recs)) for label, recs in key]})
+
+
+# The values of a step's #walk part that vary from walk to walk and that it prints as they are.
+WALK_VALUES = ("action", "flowchart_url", "alert", "stage_label", "csrf_token")
+WALK_TEMPLATE = "pathways/_step_walk.html"
+# What the #walk part takes from a step page's context besides its holes: the same for every walk
+# at the step, but for the flags, which are part of the stencil's key.
+WALK_FIXED = ("partial", "node", "version", "pathway", "snapshot", "preview", "changing", "form")
+
+
+def walk_step(request: HttpRequest, context: dict[str, Any]) -> SafeString:
+    """The ``#walk`` part of a step page (``pathways/_step_walk.html``); with the caches, filled
+    in from a stencil built once per snapshot, step, language and flags."""
+    if not caching():
+        return render_to_string(WALK_TEMPLATE, context, request)
+    version, form = context["version"], context["form"]
+    key = (
+        "walk-step",
+        context["node"].slug,
+        context["partial"],
+        context["preview"],
+        context["changing"],
+        bool(context["alert"]),
+        bool(context["trail"]),
+        bool(form is not None and form.errors),
+        context["pathway"].slug,
+        version.title,
+        version.number,
+        version.status,
+    )
+
+    def build() -> stencil.Stencil | None:
+        fixed = {name: context[name] for name in WALK_FIXED}
+        # Flags as flags: the walk's own values never reach the stencil.
+        fixed["trail"] = bool(context["trail"])
+        values = WALK_VALUES if context["alert"] else tuple(name for name in WALK_VALUES if name != "alert")
+        return stencil.build(WALK_TEMPLATE, {**fixed, "alert": ""}, values=values)
+
+    shape = cached(context["snapshot"], key, build)
+    if shape is None:
+        return render_to_string(WALK_TEMPLATE, context, request)
+    values = {name: context[name] for name in WALK_VALUES if name != "csrf_token"}
+    values["csrf_token"] = get_token(request)
+    return shape.fill_from(context, values)

@@ -340,6 +340,11 @@ def _trace_steps(snapshot: engine.Snapshot, decisions: tuple[engine.Decision, ..
     return steps
 
 
+def current_stage_label(stages: list[dict[str, Any]]) -> Any:
+    """The label of the stage in progress, or "" when none is (a finished walk's earlier step)."""
+    return next((stage["label"] for stage in stages if stage["state"] == "current"), "")
+
+
 def stages(snapshot: engine.Snapshot, result: engine.Evaluation, showing: str | None) -> list[dict[str, Any]]:
     """Progress through the four stages: done, current, skipped or to come."""
     visited = [snapshot.nodes[slug].stage for slug in result.path]

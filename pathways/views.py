@@ -280,22 +280,31 @@ def _render_walk(
             newer=context["newer"],
         )
         context["report_time"] = presentation.local_time_text(walk.updated_at)
+        # An htmx swap gets the #walk partial, which then carries its own <title> for the tab.
+        context["partial"] = bool(request.htmx and not request.htmx.history_restore_request)
+        if context["partial"]:
+            template += "#walk"
+        response = render(request, template, context, status=status)
     else:
-        template = "pathways/step.html"
         step_node = snapshot.nodes[showing]
         context.update(
             node=step_node,
             changing=showing != result.current,
             action=presentation.step_url(slug, walk.pk, showing),
-            form=form or StepForm(snapshot, step_node, answers=walk.answers, revision=walk.revision),
+            flowchart_url=reverse("pathways:walk_flowchart", kwargs={"slug": slug, "walk_id": walk.pk}),
+            stage_label=presentation.current_stage_label(context["stages"]),
+            # Without a bound form (errors to show), the form shows the walk's answers.
+            form=form,
             sections=presentation.grouped(presentation.rec_views(snapshot, result.recommendations)),
+            partial=bool(request.htmx and not request.htmx.history_restore_request),
         )
-    # An htmx swap gets the #walk partial, which then carries its own <title> for the tab.
-    context["partial"] = bool(request.htmx and not request.htmx.history_restore_request)
-    if context["partial"]:
-        template += "#walk"
-    response = render(request, template, context, status=status)
-    if showing is not None:
+        # An htmx swap gets the #walk part alone, which then carries its own <title> for the tab.
+        walk_html = fragments.walk_step(request, context)
+        if context["partial"]:
+            response = HttpResponse(walk_html, status=status)
+        else:
+            page = {**context, "walk_html": walk_html}
+            response = render(request, "pathways/step.html", page, status=status)
         response.content = fragments.tidy_page(response.content)
     patch_vary_headers(response, ("HX-Request",))
     add_never_cache_headers(response)

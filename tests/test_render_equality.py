@@ -84,9 +84,9 @@ def placed_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail where the cached form could not take the walk's values (and fell back to crispy)."""
     fill = fragments._fill
 
-    def placed(empty: str, form: Any) -> Any:
-        filled = fill(empty, form)
-        assert filled is not None, f"the cached form of {form.node.slug} fell back to a plain rendering"
+    def placed(empty: fragments.EmptyForm, values: dict[str, Any], revision: Any) -> Any:
+        filled = fill(empty, values, revision)
+        assert filled is not None, f"the cached form for {sorted(values)} fell back to a plain rendering"
         return filled
 
     monkeypatch.setattr(fragments, "_fill", placed)

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from .. import fragments
+from .. import fragments, stencil
 from ..rendering import render_markdown, safe_href
 
 register = template.Library()
@@ -48,22 +48,52 @@ def _rendered_recommendation(rec: Any, language: str | None, folded: bool) -> Sa
     return render_to_string("pathways/_rec.html", {"rec": rec, "folded": folded})
 
 
-@register.simple_tag
-def step_form(form: Any) -> SafeString:
+@stencil.hole(register, "step_form")
+def step_form(context: Any) -> SafeString:
     """The step's form (crispy, with the form's helper); see :func:`pathways.fragments.step_form`."""
-    return fragments.step_form(form)
+    return fragments.step_form_in(context)
 
 
-@register.simple_tag(takes_context=True)
+@stencil.hole(register, "progress")
 def progress(context: Any) -> SafeString:
     """``pathways/_progress.html``, rendered once per snapshot, language and state of the stages."""
-    if not fragments.caching():
-        return _included(context, "pathways/_progress.html")
     stages = context["stages"]
+    if not fragments.caching():
+        return render_to_string("pathways/_progress.html", {"stages": stages})
     key = ("progress", tuple((stage["key"], stage["state"]) for stage in stages))
     return fragments.cached(
         context["snapshot"], key, lambda: render_to_string("pathways/_progress.html", {"stages": stages})
     )
+
+
+@stencil.hole(register, "resumed_notice")
+def resumed_notice(context: Any) -> SafeString:
+    """The warning on a walk reopened after a pause (``pathways/_resumed.html``), else nothing."""
+    if not context["resumed"]:
+        return SafeString()
+    names = ("resumed", "walk", "pathway")
+    return render_to_string("pathways/_resumed.html", {name: context[name] for name in names})
+
+
+@stencil.hole(register, "notices")
+def notices(context: Any) -> SafeString:
+    """What the last answer changed and converted (``pathways/_changed.html``), else nothing."""
+    if not context["changes"] and not context["conversions"]:
+        return SafeString()
+    names = ("changes", "conversions")
+    return render_to_string("pathways/_changed.html", {name: context[name] for name in names})
+
+
+@stencil.hole(register, "trail_items")
+def trail_items(context: Any) -> SafeString:
+    """The answers given so far, one ``pathways/_trail_item.html`` each."""
+    return fragments.trail_items(context["trail"])
+
+
+@stencil.hole(register, "recs_so_far")
+def recs_so_far(context: Any) -> SafeString:
+    """The recommendations given so far by section (``pathways/_recs_so_far.html``)."""
+    return fragments.recs_so_far(context["sections"])
 
 
 @register.simple_tag(takes_context=True)

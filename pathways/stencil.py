@@ -1,0 +1,102 @@
+"""Stencils: a template rendered once with marked holes, filled in per request.
+
+A step page is mostly the same for every walk at that step: the question, its wording, the
+references, the layout. A stencil is that template's output for one set of fixed inputs (the
+snapshot's node, the language, a few flags), with a hole wherever a per-request value goes. Filling
+it joins the fixed parts with each value escaped as ``{{ value }}`` escapes it, so it costs a few
+string joins instead of a template render.
+
+Two kinds of hole:
+
+- a value hole is a context variable the template prints (``{{ action }}``): the stencil is built
+  with a mark in its place;
+- a tag hole is a template tag registered with :func:`hole`: while a stencil is built it prints its
+  mark, and filling the stencil calls the same function the tag calls on a normal render.
+
+The template must not branch on a value hole (a mark is always truthy) or filter one: whatever
+it branches on goes into the stencil's key. A mark that a filter changed, or one that appears where
+no hole was asked for, makes :func:`build` refuse (the caller renders plainly). Marks carry a
+random token drawn once per process, so content cannot forge one.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django import template
+from django.template.loader import get_template
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+
+# The context key that tells a hole tag a stencil is being built; its value maps names to marks.
+BUILDING = "stencil_marks"
+_TOKEN = secrets.token_hex(8)
+_SEPARATOR = "\x1e"  # ASCII record separator: no template holds it and no escaping changes it
+_MARK = re.compile(f"{_SEPARATOR}{_TOKEN}:([A-Za-z_]+){_SEPARATOR}")
+
+Renderer = Callable[[Mapping[str, Any]], SafeString]
+TAG_HOLES: dict[str, Renderer] = {}
+
+
+def mark(name: str) -> SafeString:
+    return mark_safe(f"{_SEPARATOR}{_TOKEN}:{name}{_SEPARATOR}")  # noqa: S308 - no markup in it
+
+
+@dataclass(frozen=True)
+class Stencil:
+    parts: tuple[str, ...]  # one more than holes: parts[0], hole 0, parts[1], hole 1, ...
+    holes: tuple[str, ...]
+
+    def fill(self, values: Mapping[str, Any]) -> SafeString:
+        """The template's output with ``values`` in the holes (each escaped unless already safe)."""
+        out = [self.parts[0]]
+        for name, part in zip(self.holes, self.parts[1:], strict=True):
+            out.append(conditional_escape(values[name]))
+            out.append(part)
+        return mark_safe("".join(out))  # noqa: S308 - the parts are a template's output, the values escaped
+
+    def fill_from(self, context: Mapping[str, Any], values: Mapping[str, Any]) -> SafeString:
+        """:meth:`fill`, each tag hole rendered from ``context`` as its tag would render it."""
+        filled = dict(values)
+        for name in self.holes:
+            if name not in filled:
+                filled[name] = TAG_HOLES[name](context)
+        return self.fill(filled)
+
+
+def build(name: str, context: Mapping[str, Any], values: tuple[str, ...] = ()) -> Stencil | None:
+    """The stencil of template ``name`` for ``context``, with holes for the variables ``values``
+    and for every tag hole it uses; None if a mark did not come through intact.
+
+    A value hole's mark is the context variable of that name; ``context`` may also hold marks
+    of ``values`` deeper down (an object whose attributes are marks), filled in by that name.
+    """
+    loaded = get_template(name)  # loads the tag libraries, and with them the tag holes
+    marks = {hole: mark(hole) for hole in (*TAG_HOLES, *values)}
+    rendered = loaded.render({**context, **{hole: marks[hole] for hole in values}, BUILDING: marks})
+    pieces = _MARK.split(rendered)
+    parts, holes = tuple(pieces[0::2]), tuple(pieces[1::2])
+    if any(_SEPARATOR in part for part in parts) or not set(holes) <= set(marks):
+        return None
+    return Stencil(parts, holes)
+
+
+def hole(register: template.Library, name: str) -> Callable[[Renderer], Renderer]:
+    """Register ``render(context)`` as the template tag ``{% name %}`` and as a tag hole."""
+
+    def decorator(render: Renderer) -> Renderer:
+        def tag(context: Any) -> SafeString:
+            marks = context.get(BUILDING)
+            if marks is not None:
+                return marks[name]
+            return render(context)
+
+        register.simple_tag(tag, takes_context=True, name=name)
+        TAG_HOLES[name] = render
+        return render
+
+    return decorator
