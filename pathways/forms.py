@@ -7,6 +7,7 @@ NaN/inf, no locale digits, no grouping commas), one value per key, only the fiel
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from crispy_forms.bootstrap import StrictButton
@@ -117,12 +118,16 @@ class StepForm(forms.Form):
         for key in node.fields:
             variable = snapshot.variables[key]
             self.fields[key] = build_field(variable, required=not variable.optional)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        required = [k for k in node.fields if not snapshot.variables[k].optional]
-        optional = [k for k in node.fields if snapshot.variables[k].optional]
-        parts: list[Any] = [Field(key) for key in required]
+        self.optional_keys = [k for k in node.fields if snapshot.variables[k].optional]
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        """How crispy lays the form out: built when it is first rendered (a valid answer never is)."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        optional = self.optional_keys
+        parts: list[Any] = [Field(key) for key in self.node.fields if key not in optional]
         if optional:
             parts.append(
                 Fieldset(
@@ -144,8 +149,8 @@ class StepForm(forms.Form):
                 css_class="mt-3",
             )
         )
-        self.helper.layout = Layout(*parts)
-        self.optional_keys = optional
+        helper.layout = Layout(*parts)
+        return helper
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,18 +59,35 @@ def caching() -> bool:
     return not settings.DEBUG and not getattr(_local, "off", False)
 
 
-def cached(snapshot: engine.Snapshot, key: Hashable, build: Callable[[], Any]) -> Any:
-    """``build()``, computed once per snapshot, ``key`` and language (without caching: each time)."""
+def cached(snapshot: engine.Snapshot, key: Hashable, build: Callable[[], Any], *, bound: bool = False) -> Any:
+    """``build()``, computed once per snapshot, ``key`` and language (without caching: each time).
+
+    ``bound``: one of many keys (one per path, say), kept among the snapshot's last ``BOUND`` used.
+    """
     if not caching():
         return build()
     store = _store(snapshot)
     full_key = (key, get_language())
+    if bound:
+        store = store.setdefault(_RECENT, OrderedDict())
     try:
-        return store[full_key]
+        value = store[full_key]
     except KeyError:
         value = build()
-        store[full_key] = value
+        with _lock:
+            store[full_key] = value
+            if bound and len(store) > BOUND:
+                store.popitem(last=False)  # type: ignore[call-arg]
         return value
+    if bound:
+        with _lock:
+            if full_key in store:
+                store.move_to_end(full_key)  # type: ignore[attr-defined]
+    return value
+
+
+BOUND = 2048
+_RECENT = object()  # the key of a snapshot's store of bounded entries
 
 
 def _store(snapshot: engine.Snapshot) -> dict[Hashable, Any]:
@@ -252,23 +270,50 @@ def _trail_item_stencil(optional: bool, language: str | None) -> stencil.Stencil
     return stencil.build(TRAIL_ITEM, {"item": item}, values=TRAIL_ITEM_VALUES)
 
 
-def recs_so_far(sections: list[tuple[Any, list[Any]]]) -> SafeString:
-    """``pathways/_recs_so_far.html`` for ``sections``; with the caches, once per distinct list."""
+def recs_so_far(snapshot: engine.Snapshot, sections: list[tuple[Any, list[Any]]]) -> SafeString:
+    """``pathways/_recs_so_far.html`` for ``sections``; with the caches, once per snapshot and
+    distinct list of recommendations.
+
+    A step's recommendations are shown without their "why" (:func:`presentation.rec_views`
+    without a result), so each is the snapshot's recommendation of that code, and a list of
+    codes by section says all they show.
+    """
     if not caching():
         return render_to_string(RECS_SO_FAR, {"sections": sections})
-    key = tuple((label, tuple(recs)) for label, recs in sections)
-    try:
-        return _rendered_recs(key, get_language())
-    except TypeError:  # not hashable: render without the cache
-        return render_to_string(RECS_SO_FAR, {"sections": sections})
+    key = ("recs-so-far", tuple(tuple(rec.code for rec in recs) for _label, recs in sections))
+    return cached(snapshot, key, lambda: render_to_string(RECS_SO_FAR, {"sections": sections}), bound=True)
 
 
 RECS_SO_FAR = "pathways/_recs_so_far.html"
 
 
-@lru_cache(maxsize=2048)
-def _rendered_recs(key: tuple[tuple[Any, tuple[Any, ...]], ...], language: str | None) -> SafeString:
-    return render_to_string(RECS_SO_FAR, {"sections": [(label, list(recs)) for label, recs in key]})
+def notices(changes: list[str], conversions: list[str]) -> SafeString:
+    """What the last answer changed and converted (``pathways/_changed.html``): nothing, most
+    often; with the caches, from a stencil per number of each."""
+    if not changes and not conversions:
+        return SafeString()
+    if not caching():
+        return render_to_string(NOTICES, {"changes": changes, "conversions": conversions})
+    shape = _notices_stencil(len(changes), len(conversions), get_language())
+    if shape is None:
+        return render_to_string(NOTICES, {"changes": changes, "conversions": conversions})
+    values = {f"change_{index}": text for index, text in enumerate(changes)}
+    values.update({f"conversion_{index}": text for index, text in enumerate(conversions)})
+    return shape.fill(values)
+
+
+NOTICES = "pathways/_changed.html"
+
+
+@lru_cache(maxsize=64)
+def _notices_stencil(changes: int, conversions: int, language: str | None) -> stencil.Stencil | None:
+    change_names = [f"change_{index}" for index in range(changes)]
+    conversion_names = [f"conversion_{index}" for index in range(conversions)]
+    context = {
+        "changes": [stencil.mark(name) for name in change_names],
+        "conversions": [stencil.mark(name) for name in conversion_names],
+    }
+    return stencil.build(NOTICES, context, values=(*change_names, *conversion_names))
 
 
 # The values of a step's #walk part that vary from walk to walk and that it prints as they are.

@@ -224,11 +224,18 @@ def step_urls(slug: str, walk_id: Any) -> Callable[[str], str]:
 
 
 def trail(
-    snapshot: engine.Snapshot, result: engine.Evaluation, answers: dict[str, Any], slug: str, walk_id: Any
+    snapshot: engine.Snapshot,
+    result: engine.Evaluation,
+    answers: dict[str, Any],
+    slug: str,
+    walk_id: Any,
+    url: Callable[[str], str] | None = None,
 ) -> list[TrailItem]:
+    """The answers on the path, each with the link to change it (``url``: the walk's
+    :func:`step_urls`, if the caller has it)."""
     items = []
     listed: set[str] = set()
-    url = step_urls(slug, walk_id)
+    url = url or step_urls(slug, walk_id)
     for node_slug in result.path:
         node = snapshot.nodes[node_slug]
         for key in node.fields:

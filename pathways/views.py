@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -192,14 +193,15 @@ def _after_change(
     request: HtmxHttpRequest, walk: Walk, snapshot: engine.Snapshot, result: engine.Evaluation
 ) -> HttpResponse:
     slug = walk.version.pathway.slug
+    step_urls = presentation.step_urls(slug, walk.pk)
     if result.complete:
         url = reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk})
     else:
         assert result.current is not None  # an unfinished walk stops at a step
-        url = presentation.step_url(slug, walk.pk, result.current)
+        url = step_urls(result.current)
     if not request.htmx:
         return _see_other(url)
-    response = _render_walk(request, walk, snapshot, result)
+    response = _render_walk(request, walk, snapshot, result, step_urls=step_urls)
     response["HX-Push-Url"] = url
     return response
 
@@ -231,9 +233,11 @@ def _render_walk(
     form: StepForm | None = None,
     alert: str = "",
     status: int = 200,
+    step_urls: Callable[[str], str] | None = None,
 ) -> HttpResponse:
     slug = walk.version.pathway.slug
     showing = node or result.current
+    step_urls = step_urls or presentation.step_urls(slug, walk.pk)
     context: dict[str, Any] = {
         "walk": walk,
         "preview": walk.is_preview,
@@ -242,7 +246,7 @@ def _render_walk(
         "snapshot": snapshot,
         "result": result,
         "alert": alert,
-        "trail": presentation.trail(snapshot, result, walk.answers, slug, walk.pk),
+        "trail": presentation.trail(snapshot, result, walk.answers, slug, walk.pk, step_urls),
         "references": list(snapshot.references.values()),
         "stages": presentation.stages(snapshot, result, showing),
         # Reopened after a pause (by its URL, a bookmark, the browser's history): say whose it may be.
@@ -290,7 +294,7 @@ def _render_walk(
         context.update(
             node=step_node,
             changing=showing != result.current,
-            action=presentation.step_url(slug, walk.pk, showing),
+            action=step_urls(showing),
             flowchart_url=reverse("pathways:walk_flowchart", kwargs={"slug": slug, "walk_id": walk.pk}),
             stage_label=presentation.current_stage_label(context["stages"]),
             # Without a bound form (errors to show), the form shows the walk's answers.

@@ -78,10 +78,7 @@ def resumed_notice(context: Any) -> SafeString:
 @stencil.hole(register, "notices")
 def notices(context: Any) -> SafeString:
     """What the last answer changed and converted (``pathways/_changed.html``), else nothing."""
-    if not context["changes"] and not context["conversions"]:
-        return SafeString()
-    names = ("changes", "conversions")
-    return render_to_string("pathways/_changed.html", {name: context[name] for name in names})
+    return fragments.notices(context["changes"], context["conversions"])
 
 
 @stencil.hole(register, "trail_items")
@@ -93,7 +90,7 @@ def trail_items(context: Any) -> SafeString:
 @stencil.hole(register, "recs_so_far")
 def recs_so_far(context: Any) -> SafeString:
     """The recommendations given so far by section (``pathways/_recs_so_far.html``)."""
-    return fragments.recs_so_far(context["sections"])
+    return fragments.recs_so_far(context["snapshot"], context["sections"])
 
 
 @register.simple_tag(takes_context=True)
