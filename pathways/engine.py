@@ -592,19 +592,65 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
     order, when their own conditions hold; each keeps the step that gave it and the decisions
     taken before it (:class:`Why`). Cost grows with the path length, not the graph size.
     """
-    path: list[str] = []
-    asked: dict[str, None] = {}  # an ordered set
-    trace: list[Decision] = []
-    recommendations: dict[str, Recommendation] = {}
-    # Code -> (step that gave it, how many decisions had been taken before that step).
-    given: dict[str, tuple[str, int]] = {}
-    current: str | None = None
-    outcome: str | None = None
-    missing: tuple[str, ...] = ()
+    walk = _Walk()
+    current, outcome, missing = _advance(snapshot, answers, walk, snapshot.start)
+    return _evaluation(snapshot, answers, walk, current, outcome, missing)
+
+
+class _Walk:
+    """What a walk has collected so far: the steps it took, the variables they ask, its decisions
+    and the recommendations given (with, by code, the step that gave each and how many decisions
+    had been taken before that step)."""
+
+    __slots__ = ("asked", "given", "path", "recommendations", "seen", "trace")
+
+    def __init__(self) -> None:
+        self.path: list[str] = []
+        self.seen: set[str] = set()
+        self.asked: dict[str, None] = {}  # an ordered set
+        self.trace: list[Decision] = []
+        self.recommendations: dict[str, Recommendation] = {}
+        self.given: dict[str, tuple[str, int]] = {}
+
+    def copy(self) -> _Walk:
+        walk = _Walk.__new__(_Walk)
+        walk.path = self.path.copy()
+        walk.seen = self.seen.copy()
+        walk.asked = self.asked.copy()
+        walk.trace = self.trace.copy()
+        walk.recommendations = self.recommendations.copy()
+        walk.given = self.given.copy()
+        return walk
+
+    def reopen(self) -> str:
+        """Undo the last step taken (where the walk stopped) and return it, so that it is taken
+        again with more answers.
+
+        Its variables stay asked: taking it again asks them in the same order. The recommendations
+        it gave are the last ones collected (a step is taken once per walk).
+        """
+        slug = self.path.pop()
+        self.seen.discard(slug)
+        recommendations, given = self.recommendations, self.given
+        while recommendations:
+            code = next(reversed(recommendations))
+            if given[code][0] != slug:
+                break
+            del recommendations[code], given[code]
+        return slug
+
+
+def _advance(
+    snapshot: Snapshot, answers: Mapping[str, Any], walk: _Walk, slug: str
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """Walk on from the step ``slug``, collecting into ``walk``, to the step where the walk stops.
+
+    Returns the current step (a question missing answers) or the outcome, and the missing variables.
+    """
+    path, seen, asked, trace = walk.path, walk.seen, walk.asked, walk.trace
+    recommendations, given = walk.recommendations, walk.given
     nodes = snapshot.nodes
     required = snapshot._required
-    slug = snapshot.start
-    seen: set[str] = set()
 
     while True:
         if slug in seen:
@@ -613,7 +659,7 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         node = nodes[slug]
         path.append(slug)
         fields = node.fields
-        missing = ()
+        missing: tuple[str, ...] = ()
         if fields:
             for key in fields:
                 asked.setdefault(key)
@@ -626,11 +672,9 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
                 recommendations[rec.code] = rec
                 given[rec.code] = (slug, len(trace))
         if missing:
-            current = slug
-            break
+            return slug, None, missing
         if node.kind == OUTCOME:
-            outcome = slug
-            break
+            return None, slug, ()
         for edge in node.edges:
             if _all_hold(edge.conditions, answers):
                 break
@@ -640,20 +684,30 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
         trace.append(Decision(slug, edge, fired))
         slug = edge.target
 
+
+def _evaluation(
+    snapshot: Snapshot,
+    answers: Mapping[str, Any],
+    walk: _Walk,
+    current: str | None,
+    outcome: str | None,
+    missing: tuple[str, ...],
+) -> Evaluation:
     variables = snapshot.variables
+    asked = walk.asked
     ignored = tuple(
         key for key in answers if key not in asked and key in variables and not variables[key].optional
     )
     return Evaluation(
-        path=tuple(path),
+        path=tuple(walk.path),
         current=current,
         outcome=outcome,
-        recommendations=tuple(recommendations.values()),
+        recommendations=tuple(walk.recommendations.values()),
         missing=missing,
         ignored=ignored,
-        trace=tuple(trace),
+        trace=tuple(walk.trace),
         asked=tuple(asked),
-        given=MappingProxyType(given),
+        given=MappingProxyType(walk.given),
         answers=MappingProxyType(dict(answers)),
     )
 
@@ -907,13 +961,34 @@ def enumerate_cases(
     options = {
         key: representatives(variable, found.get(key, [])) for key, variable in snapshot.variables.items()
     }
-    stack: list[dict[str, Any]] = [{}]
+    # The variables each step's conditions read: an answer to a variable that no step before the
+    # current one reads leaves the walk up to it as it was, so the walk resumes there instead of
+    # starting again (the evaluation is the same as :func:`evaluate` from the start).
+    reads = {
+        slug: frozenset(
+            condition.variable
+            for conditions in (
+                *(rec.conditions for rec in node.recommendations),
+                *(edge.conditions for edge in node.edges),
+            )
+            for condition in conditions
+        )
+        for slug, node in snapshot.nodes.items()
+    }
+    stack: list[tuple[dict[str, Any], _Walk | None]] = [({}, None)]
     while stack:
-        answers = stack.pop()
-        result = evaluate(snapshot, answers)
-        if result.complete:
-            yield answers, result
+        answers, stopped = stack.pop()
+        if stopped is None:
+            walk, slug = _Walk(), snapshot.start
+        else:
+            walk = stopped.copy()
+            slug = walk.reopen()
+        current, outcome, missing = _advance(snapshot, answers, walk, slug)
+        if outcome is not None:
+            yield answers, _evaluation(snapshot, answers, walk, current, outcome, missing)
             continue
-        key = result.missing[0]
+        key = missing[0]
+        before = walk.path[:-1]
+        resumable = walk if not any(key in reads[step] for step in before) else None
         for value in reversed(options[key]):
-            stack.append({**answers, key: value})
+            stack.append(({**answers, key: value}, resumable))

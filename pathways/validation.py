@@ -844,27 +844,84 @@ def case_classes(
 Classes = Sequence[tuple[dict[str, Any], engine.Evaluation]]
 
 
+class _ClassIndex:
+    """Which classes (by position) answer each variable with each value, and which get each code.
+
+    A rule's conditions are then tested once per distinct value of the variables they read, not
+    once per class: the classes where a rule applies are the intersection, over its conditions,
+    of the union of the classes whose answer satisfies the condition.
+    """
+
+    def __init__(self, classes: Classes) -> None:
+        self.classes = classes
+        self.everything = frozenset(range(len(classes)))
+        self._values: dict[str, dict[Any, set[int]]] = {}
+        self._codes: dict[str, set[int]] | None = None
+
+    def _by_value(self, key: str) -> dict[Any, set[int]]:
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = {}
+            for position, (answers, _) in enumerate(self.classes):
+                if key in answers:
+                    found.setdefault(answers[key], set()).add(position)
+        return found
+
+    def where(self, conditions: Sequence[engine.Condition]) -> frozenset[int] | set[int]:
+        """The classes whose answers satisfy every one of ``conditions``."""
+        matching: frozenset[int] | set[int] = self.everything
+        for condition in conditions:
+            holding: set[int] = set()
+            for value, positions in self._by_value(condition.variable).items():
+                if condition.holds({condition.variable: value}):
+                    holding |= positions
+            matching = matching & holding
+            if not matching:
+                break
+        return matching
+
+    def given(self, code: str) -> set[int]:
+        """The classes whose walk gets the recommendation ``code``."""
+        if self._codes is None:
+            self._codes = {}
+            for position, (_, result) in enumerate(self.classes):
+                for given in result.codes:
+                    self._codes.setdefault(given, set()).add(position)
+        return self._codes.get(code, set())
+
+    def breaking(self, rule: SafetyRule) -> set[int]:
+        """The classes where ``rule`` applies and the walk lacks a code it must include or gets one it
+        must exclude."""
+        applies = self.where(rule.conditions)
+        found: set[int] = set()
+        if applies:
+            for code in rule.must_include:
+                found |= applies - self.given(code)
+            for code in rule.must_exclude:
+                found |= applies & self.given(code)
+        return found
+
+
 def _check_safety_rules(classes: Classes, rules: Sequence[SafetyRule], report: Report) -> None:
-    broken: dict[str, list[tuple[dict[str, Any], engine.Evaluation, list[str]]]] = {}
-    for answers, result in classes:
-        codes = set(result.codes)
-        for rule in rules:
-            if not rule.applies(answers):
-                continue
-            faults = [f"lacks {code}" for code in rule.must_include if code not in codes]
-            faults += [f"gets {code}" for code in rule.must_exclude if code in codes]
-            if faults:
-                broken.setdefault(rule.name, []).append((answers, result, faults))
+    index = _ClassIndex(classes)
+    failing = [(rule, index.breaking(rule)) for rule in rules]
     for rule in rules:
-        for_rule = broken.get(rule.name)
-        if not for_rule:
+        # Rules sharing a name are reported together (the gate refuses duplicate names anyway).
+        named = [(other, breaking) for other, breaking in failing if other.name == rule.name and breaking]
+        if not named:
             continue
-        answers, result, faults = for_rule[0]
+        # The first class in enumeration order that breaks one of them, with that rule's faults.
+        first = min(min(breaking) for _, breaking in named)
+        culprit = next(other for other, breaking in named if first in breaking)
+        answers, result = classes[first]
+        codes = set(result.codes)
+        faults = [f"lacks {code}" for code in culprit.must_include if code not in codes]
+        faults += [f"gets {code}" for code in culprit.must_exclude if code in codes]
         report.add(
             ERROR,
             "safety-rule",
-            f"Safety rule {rule.name} is broken by {len(for_rule)} class(es) of cases, e.g. "
-            f"{json.dumps(answers, ensure_ascii=False, sort_keys=True)} (outcome {result.outcome}) "
+            f"Safety rule {rule.name} is broken by {sum(len(b) for _, b in named)} class(es) of cases, "
+            f"e.g. {json.dumps(answers, ensure_ascii=False, sort_keys=True)} (outcome {result.outcome}) "
             f"{', '.join(faults)}.",
             result.outcome,
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bench import generate
 from pathways import engine
 from pathways.document import snapshot_from_document
 from tests import cases
@@ -701,3 +702,128 @@ def test_each_named_case_gets_the_codes_its_comment_names(v2_snapshot: engine.Sn
     got = codes(v2_snapshot, **case)
     assert included <= got
     assert not got & excluded
+
+
+# --- Enumeration resumes walks: the same classes as walking each from the start --------------------
+
+
+def walked_from_the_start(
+    snapshot: engine.Snapshot, extra: tuple[engine.Condition, ...] = ()
+) -> list[tuple[dict[str, Any], engine.Evaluation]]:
+    """Every class of complete walk as the enumeration defines it, each partial case evaluated anew."""
+    found = engine.thresholds(snapshot, extra)
+    classes = []
+    stack: list[dict[str, Any]] = [{}]
+    while stack:
+        answers = stack.pop()
+        result = engine.evaluate(snapshot, answers)
+        if result.complete:
+            classes.append((answers, result))
+            continue
+        key = result.missing[0]
+        for value in reversed(engine.representatives(snapshot.variables[key], found.get(key, []))):
+            stack.append({**answers, key: value})
+    return classes
+
+
+def exactly(result: engine.Evaluation) -> tuple[Any, ...]:
+    """Everything an evaluation holds, in order (mappings compare regardless of order)."""
+    return (result, list(result.given.items()), list(result.answers.items()), result.why)
+
+
+def assert_same_classes(snapshot: engine.Snapshot, extra: tuple[engine.Condition, ...] = ()) -> None:
+    enumerated = list(engine.enumerate_cases(snapshot, extra))
+    expected = walked_from_the_start(snapshot, extra)
+    assert len(enumerated) == len(expected)
+    for (answers, result), (expected_answers, expected_result) in zip(enumerated, expected, strict=True):
+        assert list(answers.items()) == list(expected_answers.items())
+        assert exactly(result) == exactly(expected_result)
+
+
+@pytest.mark.parametrize("content", ["pnet.json", "pnet-v2.json", "pnet-v3.json"])
+def test_enumeration_yields_every_pnet_class_as_evaluated_from_the_start(content: str) -> None:
+    document = json.loads((CONTENT.parent / content).read_text(encoding="utf-8"))
+    snapshot = snapshot_from_document(document)
+    extra = tuple(
+        engine.Condition(c["variable"], c["op"], c["value"])
+        for rule in document.get("safety_rules") or ()
+        for c in rule.get("conditions") or ()
+    )
+    assert_same_classes(snapshot, extra)
+
+
+def looking_ahead() -> engine.Snapshot:
+    """Steps that read answers asked only later, so a walk cannot resume where it stopped.
+
+    The start gives a recommendation on the size, which the second step asks; that step asks two
+    variables at once and gives, in this order, a recommendation on the second and one on nothing;
+    its edge to the end tests the size too.
+    """
+    document = {
+        "format": "pnet-pathways/1",
+        "pathway": {"slug": "ahead", "title": "Ahead"},
+        "variables": [
+            {"key": "kind", "label": "Kind", "kind": "choice", "choices": [["a", "A"], ["b", "B"]]},
+            {"key": "size", "label": "Size", "kind": "number", "minimum": 0, "maximum": 10},
+            {"key": "spread", "label": "Spread", "kind": "boolean"},
+        ],
+        "nodes": [
+            {"slug": "start", "kind": "question", "stage": "workup", "title": "Kind?", "fields": ["kind"]},
+            {
+                "slug": "both",
+                "kind": "question",
+                "stage": "imaging",
+                "title": "Size and spread?",
+                "fields": ["size", "spread"],
+            },
+            {"slug": "small", "kind": "outcome", "stage": "management", "title": "Small"},
+            {"slug": "large", "kind": "outcome", "stage": "management", "title": "Large"},
+        ],
+        "edges": [
+            {"source": "start", "target": "both", "order": 1, "conditions": []},
+            {
+                "source": "both",
+                "target": "small",
+                "order": 1,
+                "conditions": [{"variable": "size", "op": "le", "value": 2}],
+            },
+            {"source": "both", "target": "large", "order": 2, "conditions": []},
+        ],
+        "recommendations": [
+            {
+                "code": "early.size",
+                "section": "workup",
+                "title": "Early",
+                "nodes": ["start"],
+                "conditions": [{"variable": "size", "op": "gt", "value": 5}],
+            },
+            {
+                "code": "both.spread",
+                "section": "imaging",
+                "title": "Spread",
+                "nodes": ["both"],
+                "conditions": [{"variable": "spread", "op": "eq", "value": True}],
+            },
+            {"code": "both.always", "section": "imaging", "title": "Always", "nodes": ["both"]},
+        ],
+        "references": [],
+    }
+    document["nodes"][0]["start"] = True
+    return snapshot_from_document(document)
+
+
+def test_enumeration_walks_again_from_the_start_when_an_earlier_step_reads_the_new_answer() -> None:
+    snapshot = looking_ahead()
+    assert_same_classes(snapshot)
+    # The start's recommendation on the size, asked later, is given where the size is over 5.
+    given = {
+        answers["size"]: "early.size" in result.codes for answers, result in engine.enumerate_cases(snapshot)
+    }
+    assert given[7.5] and not given[2.0]
+    # The step's recommendations keep their order whatever was answered first.
+    spread = next(r for a, r in engine.enumerate_cases(snapshot) if a["spread"] is True)
+    assert spread.codes.index("both.spread") < spread.codes.index("both.always")
+
+
+def test_enumeration_of_a_generated_pathway_matches_walking_each_class_from_the_start() -> None:
+    assert_same_classes(snapshot_from_document(generate.generate(300, 12)))

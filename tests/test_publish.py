@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from pathways import authoring, stale_text, validation
+from pathways import authoring, engine, stale_text, validation
 from pathways.fhir import check as fhir_check
 from pathways.fhir import export as fhir_export
 from pathways.models import (
@@ -311,3 +311,25 @@ def test_a_cold_publish_post_runs_the_gate_once(
     forget_reports()
     response = publisher_client.post(publish_url(draft), {"note": "Reviewed"})
     assert response.status_code == 302 and len(calls) == 1
+
+
+def test_a_cold_publish_enumerates_the_classes_of_walk_once_for_the_rules_and_the_fhir_check(
+    draft: PathwayVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"validation": 0, "enumeration": 0}
+    validate, enumerate_cases = validation.check_document, engine.enumerate_cases
+
+    def counted_validation(document: Any) -> validation.Report:
+        calls["validation"] += 1
+        return validate(document)
+
+    def counted_enumeration(*args: Any, **kwargs: Any) -> Any:
+        calls["enumeration"] += 1
+        return enumerate_cases(*args, **kwargs)
+
+    monkeypatch.setattr(validation, "check_document", counted_validation)
+    monkeypatch.setattr(engine, "enumerate_cases", counted_enumeration)
+    forget_reports()
+    authoring.publish(draft, note="Checked once")
+    assert PathwayVersion.objects.get(pk=draft.pk).status == "published"
+    assert calls == {"validation": 1, "enumeration": 1}

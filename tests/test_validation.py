@@ -10,6 +10,7 @@ import pytest
 
 from pathways import validation
 from pathways.document import snapshot_from_document
+from tests.conftest import CONTENT_V3
 
 
 def condition(variable: str, op: str, value: Any) -> dict[str, Any]:
@@ -357,6 +358,59 @@ def test_safety_rule_must_exclude() -> None:
     document["recommendations"] = [r for r in document["recommendations"] if r["code"] != "treat.drug"]
     found = [p for p in validation.validate_document(document) if p.code == "safety-rule"]
     assert found and "high-never-watched" in found[0].message and "gets watch.imaging" in found[0].message
+
+
+def broken_class_by_class(
+    classes: validation.Classes, rules: list[validation.SafetyRule]
+) -> list[validation.Problem]:
+    """The safety-rule check as its definition reads: every rule tested on every class in turn."""
+    broken: dict[str, list[tuple[dict[str, Any], Any, list[str]]]] = {}
+    for answers, result in classes:
+        given = set(result.codes)
+        for rule in rules:
+            if rule.applies(answers):
+                faults = [f"lacks {code}" for code in rule.must_include if code not in given]
+                faults += [f"gets {code}" for code in rule.must_exclude if code in given]
+                if faults:
+                    broken.setdefault(rule.name, []).append((answers, result, faults))
+    report = validation.Report()
+    for rule in rules:
+        if rule.name in broken:
+            answers, result, faults = broken[rule.name][0]
+            report.add(
+                validation.ERROR,
+                "safety-rule",
+                f"Safety rule {rule.name} is broken by {len(broken[rule.name])} class(es) of cases, e.g. "
+                f"{json.dumps(answers, ensure_ascii=False, sort_keys=True)} (outcome {result.outcome}) "
+                f"{', '.join(faults)}.",
+                result.outcome,
+            )
+    return report.problems
+
+
+def test_safety_rules_broken_on_pnet_are_reported_as_checking_each_class_in_turn_reports_them() -> None:
+    document = json.loads(CONTENT_V3.read_text(encoding="utf-8"))
+    snapshot = snapshot_from_document(document)
+    rules = validation.safety_rules_from_document(document)
+    classes = validation.case_classes(snapshot, rules)
+    codes = sorted(snapshot.recommendations)
+    # Every rule made to fail somewhere: each must include one more code and exclude another; two
+    # rules share a name (reported together).
+    changed = [
+        validation.SafetyRule(
+            rules[0].name if number == 3 else rule.name,
+            rule.conditions,
+            (*rule.must_include, codes[number % len(codes)]),
+            (*rule.must_exclude, codes[(7 * number + 3) % len(codes)]),
+        )
+        for number, rule in enumerate(rules)
+    ]
+    for checked in (rules, changed):
+        report = validation.Report()
+        validation._check_safety_rules(classes, checked, report)
+        assert report.problems == broken_class_by_class(classes, checked)
+    assert len(report.problems) > len(rules) // 2
+    assert sum(f"rule {rules[0].name} is" in p.message for p in report.problems) == 2
 
 
 def test_failing_test_case_is_an_error() -> None:
