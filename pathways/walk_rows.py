@@ -58,7 +58,7 @@ def _read(alias: str) -> _Read:
             target = foreign.related_model._meta  # type: ignore[union-attr]
             joins.append(
                 f"INNER JOIN {quote(target.db_table)} t{index + 1} "
-                f"ON t{index + 1}.{quote(target.pk.column)} = {table}.{quote(foreign.column)}"  # type: ignore[union-attr]
+                f"ON t{index + 1}.{quote(target.pk.column)} = {table}.{quote(foreign.column)}"  # type: ignore[union-attr,arg-type]
             )
     # Only quoted table and column names from the models go into the text; values are parameters.
     sql = (
@@ -100,7 +100,7 @@ def _update(alias: str) -> str:
     quote = connections[alias].ops.quote_name
     meta = Walk._meta
     names = ("answers", "revision", "updated_at", "completed_at")
-    column = {name: quote(meta.get_field(name).column) for name in names}
+    column = {name: quote(str(getattr(meta.get_field(name), "column", name))) for name in names}
     # Quoted column names only; the values are parameters.
     return (
         f"UPDATE {quote(meta.db_table)} SET {column['answers']} = %s, "  # noqa: S608
