@@ -37,7 +37,7 @@ from django.utils.safestring import SafeString, mark_safe
 BUILDING = "stencil_marks"
 _TOKEN = secrets.token_hex(8)
 _SEPARATOR = "\x1e"  # ASCII record separator: no template holds it and no escaping changes it
-_MARK = re.compile(f"{_SEPARATOR}{_TOKEN}:([A-Za-z_]+){_SEPARATOR}")
+_MARK = re.compile(f"{_SEPARATOR}{_TOKEN}:([A-Za-z_][A-Za-z0-9_]*){_SEPARATOR}")
 
 Renderer = Callable[[Mapping[str, Any]], SafeString]
 TAG_HOLES: dict[str, Renderer] = {}

@@ -194,3 +194,18 @@ def test_step_links_built_from_one_reversed_url_are_what_reverse_gives(snapshot:
     url = presentation.step_urls("pnet", walk_id)
     for slug in [*snapshot.nodes, "a-b_c9"]:
         assert url(slug) == presentation.step_url("pnet", walk_id, slug)
+
+
+@pytest.mark.parametrize(("changes", "conversions"), [(1, 0), (0, 1), (2, 1), (1, 2)])
+def test_the_notices_come_from_their_stencil_and_read_as_rendered_plainly(
+    changes: int, conversions: int
+) -> None:
+    said = [f'<b onclick="x()">change {index} & "more"</b>' for index in range(changes)]
+    converted = [f"<i>{index}</i> mmol/L is 43.24 mg/dL" for index in range(conversions)]
+    assert fragments._notices_stencil(changes, conversions, "en") is not None
+    fast = fragments.notices(said, converted)
+    with fragments.uncached():
+        plain = fragments.notices(said, converted)
+    assert fast == plain
+    assert fast.count("data-changed") == changes and fast.count("data-converted") == conversions
+    assert "<b" not in fast and "<i>" not in fast
