@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
@@ -201,19 +204,32 @@ def step_url(slug: str, walk_id: Any, node_slug: str) -> str:
 
 
 _NODE_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+# Stands for a walk's id and a node's slug in a URL reversed once per pathway.
+_ANY_WALK = uuid.UUID(int=0)
+_ANY_NODE = "-"
+
+
+def walk_url(name: str, slug: str, walk_id: Any) -> str:
+    """``reverse(name)`` of a walk's URL (``walk_detail``, ``walk_flowchart``): reversed once per
+    pathway, with the walk's id put in."""
+    around = _around_walk(name, slug, *_reversing())
+    if around is None or not isinstance(walk_id, uuid.UUID):
+        return reverse(name, kwargs={"slug": slug, "walk_id": walk_id})
+    return f"{around[0]}{walk_id}{around[1]}"
 
 
 def step_urls(slug: str, walk_id: Any) -> Callable[[str], str]:
-    """:func:`step_url` for one walk: the URL is reversed once and each node's slug appended.
+    """:func:`step_url` for one walk: the URL is reversed once per pathway, the walk's id put in
+    and each node's slug appended.
 
-    A node slug matches the URL's ``slug`` converter as it is, so appending it is what
-    ``reverse`` would give; anything else goes through ``reverse``.
+    A walk's id (a UUID) and a node slug match the URL's converters as they are, so putting them
+    in is what ``reverse`` would give; anything else goes through ``reverse``.
     """
-    marker = "-"
-    base = step_url(slug, walk_id, marker)
-    prefix = base[: -len(marker) - 1]
-    if not base.endswith(f"/{marker}/"):
+    around = _around_walk("pathways:walk_step", slug, *_reversing(), node=_ANY_NODE)
+    ending = f"/{_ANY_NODE}/"
+    if around is None or not isinstance(walk_id, uuid.UUID) or not around[1].endswith(ending):
         return lambda node_slug: step_url(slug, walk_id, node_slug)
+    prefix = f"{around[0]}{walk_id}{around[1][: -len(ending) + 1]}"
 
     def url(node_slug: str) -> str:
         if _NODE_SLUG.fullmatch(node_slug):
@@ -221,6 +237,25 @@ def step_urls(slug: str, walk_id: Any) -> Callable[[str], str]:
         return step_url(slug, walk_id, node_slug)
 
     return url
+
+
+def _reversing() -> tuple[str, str | None, str]:
+    """What ``reverse`` depends on besides its arguments."""
+    return get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF
+
+
+@lru_cache(maxsize=256)
+def _around_walk(
+    name: str, slug: str, script_prefix: str, urlconf: str | None, root: str, node: str | None = None
+) -> tuple[str, str] | None:
+    """The URL ``name`` of some walk of pathway ``slug``, before and after the walk's id."""
+    kwargs: dict[str, Any] = {"slug": slug, "walk_id": _ANY_WALK}
+    if node is not None:
+        kwargs["node"] = node
+    before, found, after = reverse(name, kwargs=kwargs).partition(str(_ANY_WALK))
+    if not found or str(_ANY_WALK) in after:
+        return None
+    return before, after
 
 
 def trail(

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
@@ -151,7 +150,7 @@ def walk_flowchart(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> H
         "flowchart": presentation.walk_flowchart(snapshot, result, walk.answers, slug, walk.pk, showing),
         "back_url": presentation.step_url(slug, walk.pk, showing)
         if showing
-        else reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk}),
+        else presentation.walk_url("pathways:walk_detail", slug, walk.pk),
     }
     template = "pathways/flowchart.html"
     if request.htmx and not request.htmx.history_restore_request:
@@ -195,7 +194,7 @@ def _after_change(
     slug = walk.version.pathway.slug
     step_urls = presentation.step_urls(slug, walk.pk)
     if result.complete:
-        url = reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk})
+        url = presentation.walk_url("pathways:walk_detail", slug, walk.pk)
     else:
         assert result.current is not None  # an unfinished walk stops at a step
         url = step_urls(result.current)
@@ -271,9 +270,7 @@ def _render_walk(
             notes=presentation.interpretation_notes(snapshot, result),
             newer=presentation.newer_guidance(snapshot, result, walk.answers),
             flowchart=presentation.walk_flowchart(snapshot, result, walk.answers, slug, walk.pk, None),
-            walk_url=request.build_absolute_uri(
-                reverse("pathways:walk_detail", kwargs={"slug": slug, "walk_id": walk.pk})
-            ),
+            walk_url=request.build_absolute_uri(presentation.walk_url("pathways:walk_detail", slug, walk.pk)),
         )
         context["report_text"] = presentation.report_text(
             snapshot=snapshot,
@@ -295,7 +292,7 @@ def _render_walk(
             node=step_node,
             changing=showing != result.current,
             action=step_urls(showing),
-            flowchart_url=reverse("pathways:walk_flowchart", kwargs={"slug": slug, "walk_id": walk.pk}),
+            flowchart_url=presentation.walk_url("pathways:walk_flowchart", slug, walk.pk),
             stage_label=presentation.current_stage_label(context["stages"]),
             # Without a bound form (errors to show), the form shows the walk's answers.
             form=form,

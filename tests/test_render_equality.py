@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.template import engines
 from django.test import RequestFactory
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
@@ -189,11 +190,23 @@ def test_the_plain_form_is_what_the_crispy_tag_renders_for_every_question(pnet_v
             assert fragments.step_form(form) == crispy, node.slug
 
 
-def test_step_links_built_from_one_reversed_url_are_what_reverse_gives(snapshot: engine.Snapshot) -> None:
-    walk_id = uuid.uuid4()
-    url = presentation.step_urls("pnet", walk_id)
-    for slug in [*snapshot.nodes, "a-b_c9"]:
-        assert url(slug) == presentation.step_url("pnet", walk_id, slug)
+@pytest.mark.parametrize("script_prefix", ["/", "/clinic/pathways/"])
+def test_walk_links_built_from_one_reversed_url_are_what_reverse_gives(
+    snapshot: engine.Snapshot, script_prefix: str
+) -> None:
+    set_script_prefix(script_prefix)
+    try:
+        for walk_id in (uuid.uuid4(), uuid.uuid4()):
+            for pathway in ("pnet", "other-pathway_2"):
+                url = presentation.step_urls(pathway, walk_id)
+                for slug in [*snapshot.nodes, "a-b_c9"]:
+                    assert url(slug) == presentation.step_url(pathway, walk_id, slug)
+                    assert url(slug).startswith(script_prefix)
+                for name in ("pathways:walk_detail", "pathways:walk_flowchart"):
+                    expected = reverse(name, kwargs={"slug": pathway, "walk_id": walk_id})
+                    assert presentation.walk_url(name, pathway, walk_id) == expected
+    finally:
+        set_script_prefix("/")
 
 
 @pytest.mark.parametrize(("changes", "conversions"), [(1, 0), (0, 1), (2, 1), (1, 2)])
