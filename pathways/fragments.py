@@ -33,7 +33,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from . import engine, stencil
+from . import engine, presentation, stencil
 
 # A revision no walk reaches: its hidden input is the one place the cached form carries it.
 REVISION_MARK = 2_147_483_647
@@ -264,24 +264,29 @@ TRAIL_ITEM_VALUES = ("key", "label", "value", "url")
 
 @lru_cache(maxsize=64)
 def _trail_item_stencil(optional: bool, language: str | None) -> stencil.Stencil | None:
-    from .presentation import TrailItem
-
-    item = TrailItem(**{name: stencil.mark(name) for name in TRAIL_ITEM_VALUES}, node="", optional=optional)
+    item = presentation.TrailItem(
+        **{name: stencil.mark(name) for name in TRAIL_ITEM_VALUES}, node="", optional=optional
+    )
     return stencil.build(TRAIL_ITEM, {"item": item}, values=TRAIL_ITEM_VALUES)
 
 
-def recs_so_far(snapshot: engine.Snapshot, sections: list[tuple[Any, list[Any]]]) -> SafeString:
-    """``pathways/_recs_so_far.html`` for ``sections``; with the caches, once per snapshot and
-    distinct list of recommendations.
+def recs_so_far(snapshot: engine.Snapshot, recommendations: tuple[engine.Recommendation, ...]) -> SafeString:
+    """``pathways/_recs_so_far.html`` for the recommendations given so far, by section; with the
+    caches, once per snapshot and distinct list of recommendations.
 
     A step's recommendations are shown without their "why" (:func:`presentation.rec_views`
-    without a result), so each is the snapshot's recommendation of that code, and a list of
-    codes by section says all they show.
+    without a result), so each is the snapshot's recommendation of that code, and the list of
+    codes says all they show.
     """
-    if not caching():
+
+    def render() -> SafeString:
+        sections = presentation.grouped(presentation.rec_views(snapshot, recommendations))
         return render_to_string(RECS_SO_FAR, {"sections": sections})
-    key = ("recs-so-far", tuple(tuple(rec.code for rec in recs) for _label, recs in sections))
-    return cached(snapshot, key, lambda: render_to_string(RECS_SO_FAR, {"sections": sections}), bound=True)
+
+    if not caching():
+        return render()
+    key = ("recs-so-far", tuple(rec.code for rec in recommendations))
+    return cached(snapshot, key, render, bound=True)
 
 
 RECS_SO_FAR = "pathways/_recs_so_far.html"

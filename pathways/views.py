@@ -296,7 +296,7 @@ def _render_walk(
             stage_label=presentation.current_stage_label(context["stages"]),
             # Without a bound form (errors to show), the form shows the walk's answers.
             form=form,
-            sections=presentation.grouped(presentation.rec_views(snapshot, result.recommendations)),
+            recommendations=result.recommendations,
             partial=bool(request.htmx and not request.htmx.history_restore_request),
         )
         # An htmx swap gets the #walk part alone, which then carries its own <title> for the tab.

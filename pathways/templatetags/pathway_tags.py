@@ -90,7 +90,7 @@ def trail_items(context: Any) -> SafeString:
 @stencil.hole(register, "recs_so_far")
 def recs_so_far(context: Any) -> SafeString:
     """The recommendations given so far by section (``pathways/_recs_so_far.html``)."""
-    return fragments.recs_so_far(context["snapshot"], context["sections"])
+    return fragments.recs_so_far(context["snapshot"], context["recommendations"])
 
 
 @register.simple_tag(takes_context=True)
