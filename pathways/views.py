@@ -126,12 +126,8 @@ def walk_step(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID, node: str
         )
         return _render_walk(request, walk, snapshot, result, alert=alert, status=409)
     changed = presentation.what_changed(snapshot, result, new_result, old_answers, walk.answers)
-    if changed:
-        # Shown once, on the page this answer leads to (after the redirect, or in the htmx swap).
-        messages.info(request, changed, extra_tags=CHANGED_TAG)
-    for said in form.conversions():
-        messages.info(request, said, extra_tags=CONVERTED_TAG)
-    return _after_change(request, walk, snapshot, new_result)
+    notices = {"changes": [changed] if changed else [], "conversions": form.conversions()}
+    return _after_change(request, walk, snapshot, new_result, notices=notices)
 
 
 @require_safe
@@ -189,8 +185,18 @@ def _is_uuid(value: str) -> bool:
 
 
 def _after_change(
-    request: HtmxHttpRequest, walk: Walk, snapshot: engine.Snapshot, result: engine.Evaluation
+    request: HtmxHttpRequest,
+    walk: Walk,
+    snapshot: engine.Snapshot,
+    result: engine.Evaluation,
+    *,
+    notices: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
+    """The page an answer (or the start) leads to: swapped in for htmx, else a redirect to it.
+
+    ``notices`` (what the answer changed and converted) are shown once, on that page: in the
+    swap, or kept as messages for the page the redirect opens.
+    """
     slug = walk.version.pathway.slug
     step_urls = presentation.step_urls(slug, walk.pk)
     if result.complete:
@@ -199,8 +205,12 @@ def _after_change(
         assert result.current is not None  # an unfinished walk stops at a step
         url = step_urls(result.current)
     if not request.htmx:
+        for text in (notices or {}).get("changes", []):
+            messages.info(request, text, extra_tags=CHANGED_TAG)
+        for text in (notices or {}).get("conversions", []):
+            messages.info(request, text, extra_tags=CONVERTED_TAG)
         return _see_other(url)
-    response = _render_walk(request, walk, snapshot, result, step_urls=step_urls)
+    response = _render_walk(request, walk, snapshot, result, step_urls=step_urls, notices=notices)
     response["HX-Push-Url"] = url
     return response
 
@@ -233,6 +243,7 @@ def _render_walk(
     alert: str = "",
     status: int = 200,
     step_urls: Callable[[str], str] | None = None,
+    notices: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
     slug = walk.version.pathway.slug
     showing = node or result.current
@@ -250,7 +261,8 @@ def _render_walk(
         "stages": presentation.stages(snapshot, result, showing),
         # Reopened after a pause (by its URL, a bookmark, the browser's history): say whose it may be.
         "resumed": request.method != "POST" and timezone.now() - walk.updated_at > PAUSE,
-        **_notices(request),
+        # What the last answer did: given by the answer's own request, else left as messages.
+        **(notices if notices is not None else _notices(request)),
     }
     if showing is None:
         assert result.outcome is not None  # no step to show: the walk reached its outcome
