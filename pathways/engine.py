@@ -11,6 +11,8 @@ import json
 import math
 import operator
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -506,8 +508,11 @@ class Snapshot:
     notes: tuple[Note, ...] = ()
     # Required fields per node, worked out once: evaluate() asks for them at every step.
     _required: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    # The last evaluations made by :func:`recall`, by answers.
+    _recalled: OrderedDict[tuple[Any, ...], Evaluation] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_recalled", OrderedDict())
         variables = self.variables
         required = {}
         for slug, node in self.nodes.items():
@@ -595,6 +600,37 @@ def evaluate(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
     walk = _Walk()
     current, outcome, missing = _advance(snapshot, answers, walk, snapshot.start)
     return _evaluation(snapshot, answers, walk, current, outcome, missing)
+
+
+# How many evaluations a snapshot remembers (:func:`recall`).
+RECALLED = 1024
+_recall_lock = threading.Lock()
+
+
+def recall(snapshot: Snapshot, answers: Mapping[str, Any]) -> Evaluation:
+    """:func:`evaluate`, remembered for the snapshot's last :data:`RECALLED` distinct answers.
+
+    A wizard step first evaluates the answers as the step before it left them. An evaluation is
+    immutable and holds a copy of its answers, so one can serve every caller with equal answers:
+    the same keys in the same order (the order of ``ignored``), each value of the same type.
+    """
+    try:
+        key = tuple((name, type(value), value) for name, value in answers.items())
+        memo = snapshot._recalled
+        result = memo.get(key)
+    except TypeError:  # an unhashable value (never a validated answer)
+        return evaluate(snapshot, answers)
+    if result is None:
+        result = evaluate(snapshot, answers)
+        with _recall_lock:
+            memo[key] = result
+            if len(memo) > RECALLED:
+                memo.popitem(last=False)
+    else:
+        with _recall_lock:
+            if key in memo:
+                memo.move_to_end(key)
+    return result
 
 
 class _Walk:
@@ -836,7 +872,7 @@ def prune(snapshot: Snapshot, answers: Mapping[str, Any]) -> tuple[dict[str, Any
     """
     kept = dict(answers)
     while True:
-        result = evaluate(snapshot, kept)
+        result = recall(snapshot, kept)
         on_path = set(result.asked)
         trimmed = {key: value for key, value in kept.items() if key in on_path}
         if trimmed == kept:

@@ -84,7 +84,7 @@ def _unfinished_walk(request: HttpRequest, slug: str) -> Walk | None:
 def walk_detail(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
-    result = engine.evaluate(snapshot, walk.answers)
+    result = engine.recall(snapshot, walk.answers)
     if not result.complete:
         assert result.current is not None  # an unfinished walk stops at a step
         return redirect(presentation.step_url(slug, walk.pk, result.current))
@@ -95,7 +95,7 @@ def walk_detail(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> Http
 def walk_step(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID, node: str) -> HttpResponse:
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
-    result = engine.evaluate(snapshot, walk.answers)
+    result = engine.recall(snapshot, walk.answers)
     if not engine.askable(snapshot, result, node):
         if request.method != "POST":
             return redirect("pathways:walk_detail", slug=slug, walk_id=walk.pk)
@@ -119,7 +119,7 @@ def walk_step(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID, node: str
         )
     except services.StaleWalk:
         walk.refresh_from_db()
-        result = engine.evaluate(snapshot, walk.answers)
+        result = engine.recall(snapshot, walk.answers)
         alert = _(
             "This walk changed since this page was loaded (another tab, or the form was sent twice). "
             "Nothing was changed; here is its current state."
@@ -136,7 +136,7 @@ def walk_flowchart(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> H
     opened (htmx), or a page of its own (no JavaScript, or a link opened on its own)."""
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
-    result = engine.evaluate(snapshot, walk.answers)
+    result = engine.recall(snapshot, walk.answers)
     step = request.GET.get("step", "")
     showing = step if engine.askable(snapshot, result, step) else result.current
     context = {

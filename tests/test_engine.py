@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -827,3 +828,35 @@ def test_enumeration_walks_again_from_the_start_when_an_earlier_step_reads_the_n
 
 def test_enumeration_of_a_generated_pathway_matches_walking_each_class_from_the_start() -> None:
     assert_same_classes(snapshot_from_document(generate.generate(300, 12)))
+
+
+def test_a_recalled_evaluation_is_the_evaluation_of_the_same_answers(v3_snapshot: engine.Snapshot) -> None:
+    """Over every class of walk and every state it passes through: what ``recall`` gives is what
+    ``evaluate`` gives, the first time and when remembered."""
+    snapshot = dataclasses.replace(v3_snapshot)  # a snapshot of its own: nothing remembered yet
+    states = 0
+    for answers, complete in engine.enumerate_cases(snapshot):
+        keys = list(complete.asked)
+        for count in range(len(keys) + 1):
+            prefix = {key: answers[key] for key in keys[:count] if key in answers}
+            first = engine.recall(snapshot, prefix)
+            assert first == engine.evaluate(snapshot, prefix)
+            again = engine.recall(snapshot, dict(prefix))
+            assert again == first
+            states += 1
+    assert states > 4572
+    assert len(snapshot._recalled) == engine.RECALLED
+
+
+def test_recall_tells_answers_apart_by_type_and_order(snapshot: engine.Snapshot) -> None:
+    snapshot = dataclasses.replace(snapshot)
+    as_number = engine.recall(snapshot, {"tumor_size_cm": 1, "unknown_key": 1})
+    as_bool = engine.recall(snapshot, {"tumor_size_cm": 1, "unknown_key": True})
+    assert as_bool is not as_number and as_bool.answers["unknown_key"] is True
+    reordered = engine.recall(snapshot, {"unknown_key": 1, "tumor_size_cm": 1})
+    assert reordered == engine.evaluate(snapshot, {"unknown_key": 1, "tumor_size_cm": 1})
+    given = {"suspected_syndrome": "none"}
+    recalled = engine.recall(snapshot, given)
+    given["suspected_syndrome"] = "insulinoma"  # the caller's dict changes: the evaluation does not
+    assert recalled.answers["suspected_syndrome"] == "none"
+    assert engine.recall(snapshot, given) == engine.evaluate(snapshot, given)
