@@ -7,6 +7,7 @@ NaN/inf, no locale digits, no grouping commas), one value per key, only the fiel
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from typing import Any
 
@@ -17,7 +18,7 @@ from django import forms
 from django.utils.html import conditional_escape
 from django.utils.translation import gettext as _
 
-from . import engine
+from . import engine, fragments
 from .messages import translated
 
 CONTROL_FIELDS = ("csrfmiddlewaretoken", "revision")
@@ -91,6 +92,17 @@ def build_field(variable: engine.Variable, *, required: bool) -> forms.Field:
     )
 
 
+def _fields(snapshot: engine.Snapshot, node: engine.Node) -> dict[str, forms.Field]:
+    """The fields of ``node``'s form, built once per snapshot, node and language."""
+
+    def build() -> dict[str, forms.Field]:
+        variables = snapshot.variables
+        return {key: build_field(variables[key], required=not variables[key].optional) for key in node.fields}
+
+    fields: dict[str, forms.Field] = fragments.cached(snapshot, ("step-fields", node.slug), build)
+    return fields
+
+
 class StepForm(forms.Form):
     """The form of one question node. ``data`` may be None (unbound, showing current answers)."""
 
@@ -115,9 +127,9 @@ class StepForm(forms.Form):
         super().__init__(data=data, initial=initial)
         self.node = node
         self.snapshot = snapshot
-        for key in node.fields:
-            variable = snapshot.variables[key]
-            self.fields[key] = build_field(variable, required=not variable.optional)
+        # As Django copies a form's declared fields: each form gets its own.
+        for key, field in _fields(snapshot, node).items():
+            self.fields[key] = copy.deepcopy(field)
         self.optional_keys = [k for k in node.fields if snapshot.variables[k].optional]
 
     @cached_property
