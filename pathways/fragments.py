@@ -38,7 +38,9 @@ from . import engine, presentation, stencil
 # A revision no walk reaches: its hidden input is the one place the cached form carries it.
 REVISION_MARK = 2_147_483_647
 _WHITESPACE = re.compile(r"[ \t\r\f\v]*\n\s*")
-_BETWEEN_TAGS = re.compile(rb">[ \t\r\f\v]*\n\s*<")
+# Whitespace between two tags holding a line break, unless it is that line break alone.
+_BETWEEN_TAGS = re.compile(rb">(?:[ \t\r\f\v]+\n\s*|\n\s+)<")
+_BETWEEN_TAGS_TEXT = re.compile(_BETWEEN_TAGS.pattern.decode(), re.ASCII)
 _lock = threading.Lock()
 _caches: dict[int, tuple[weakref.ref[engine.Snapshot], dict[Hashable, Any]]] = {}
 _local = threading.local()
@@ -131,6 +133,12 @@ def tidy_page(content: bytes) -> bytes:
     reduced to that line break: the templates' indentation, invisible to the page (a step has no
     ``<pre>`` or ``<textarea>``), is a tenth of the swap."""
     return _BETWEEN_TAGS.sub(b">\n<", content)
+
+
+def tidy_text(html: str) -> str:
+    """:func:`tidy_page` of a piece of a page: pieces tidied first leave the page little to do
+    (a run between two tags is either inside one piece or spans a joint the page tidies)."""
+    return _BETWEEN_TAGS_TEXT.sub(">\n<", html)
 
 
 def plain_form(form: forms.Form) -> SafeString:
@@ -267,7 +275,12 @@ def _trail_item_stencil(optional: bool, language: str | None) -> stencil.Stencil
     item = presentation.TrailItem(
         **{name: stencil.mark(name) for name in TRAIL_ITEM_VALUES}, node="", optional=optional
     )
+    # Not tidied: the result page, which is not, lists the trail too.
     return stencil.build(TRAIL_ITEM, {"item": item}, values=TRAIL_ITEM_VALUES)
+
+
+def _tidied(shape: stencil.Stencil | None) -> stencil.Stencil | None:
+    return shape.tidied(tidy_text) if shape is not None else None
 
 
 def recs_so_far(snapshot: engine.Snapshot, recommendations: tuple[engine.Recommendation, ...]) -> SafeString:
@@ -286,7 +299,12 @@ def recs_so_far(snapshot: engine.Snapshot, recommendations: tuple[engine.Recomme
     if not caching():
         return render()
     key = ("recs-so-far", tuple(rec.code for rec in recommendations))
-    return cached(snapshot, key, render, bound=True)
+    return cached(snapshot, key, lambda: tidy_safe(render()), bound=True)
+
+
+def tidy_safe(html: SafeString) -> SafeString:
+    """:func:`tidy_text` of safe markup (only whitespace between tags goes)."""
+    return mark_safe(tidy_text(html))  # noqa: S308 - only whitespace removed from safe HTML
 
 
 RECS_SO_FAR = "pathways/_recs_so_far.html"
@@ -355,7 +373,7 @@ def walk_step(request: HttpRequest, context: dict[str, Any]) -> SafeString:
         # Flags as flags: the walk's own values never reach the stencil.
         fixed["trail"] = bool(context["trail"])
         values = WALK_VALUES if context["alert"] else tuple(name for name in WALK_VALUES if name != "alert")
-        return stencil.build(WALK_TEMPLATE, {**fixed, "alert": ""}, values=values)
+        return _tidied(stencil.build(WALK_TEMPLATE, {**fixed, "alert": ""}, values=values))
 
     shape = cached(context["snapshot"], key, build)
     if shape is None:

@@ -9,6 +9,7 @@ and the two must be the same, byte for byte, but for the per-request CSRF token.
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 import uuid
 from typing import Any
@@ -222,3 +223,19 @@ def test_the_notices_come_from_their_stencil_and_read_as_rendered_plainly(
     assert fast == plain
     assert fast.count("data-changed") == changes and fast.count("data-converted") == conversions
     assert "<b" not in fast and "<i>" not in fast
+
+
+def test_tidying_skips_lone_line_breaks_and_tidies_as_before() -> None:
+    """The page's tidying matches only runs it changes, and gives what the first rule gave:
+    each run of whitespace between two tags that holds a line break becomes that line break."""
+    first_rule = re.compile(rb">[ \t\r\f\v]*\n\s*<")
+    generator = random.Random(15)  # noqa: S311 - test data, not secrets
+    for _ in range(20_000):
+        page = bytes(generator.choice(b"<>  \n\t\rx") for _ in range(generator.randint(0, 24)))
+        expected = first_rule.sub(b">\n<", page)
+        assert fragments.tidy_page(page) == expected, page
+        assert fragments.tidy_text(page.decode()) == expected.decode(), page
+        pieces = page.split(b"x")
+        tidied_first = b"x".join(fragments.tidy_text(piece.decode()).encode() for piece in pieces)
+        assert fragments.tidy_page(tidied_first) == expected, page
+    assert fragments.tidy_text("<a>\u2028\n<b>") == "<a>\u2028\n<b>"  # ASCII whitespace only, as in bytes

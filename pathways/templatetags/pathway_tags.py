@@ -62,7 +62,9 @@ def progress(context: Any) -> SafeString:
         return render_to_string("pathways/_progress.html", {"stages": stages})
     key = ("progress", tuple((stage["key"], stage["state"]) for stage in stages))
     return fragments.cached(
-        context["snapshot"], key, lambda: render_to_string("pathways/_progress.html", {"stages": stages})
+        context["snapshot"],
+        key,
+        lambda: fragments.tidy_safe(render_to_string("pathways/_progress.html", {"stages": stages})),
     )
 
 
@@ -103,7 +105,7 @@ def step_references(context: Any) -> SafeString:
 
     def build() -> SafeString:
         references = list(snapshot.references.values())
-        return render_to_string("pathways/_references.html", {"references": references})
+        return fragments.tidy_safe(render_to_string("pathways/_references.html", {"references": references}))
 
     return fragments.cached(snapshot, "references", build)
 
