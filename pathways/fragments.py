@@ -256,18 +256,22 @@ def trail_items(items: list[Any]) -> SafeString:
     """The answers given so far, one ``pathways/_trail_item.html`` each (from a stencil)."""
     if not caching():
         return mark_safe("".join(render_to_string(TRAIL_ITEM, {"item": item}) for item in items))  # noqa: S308 - templates' output
-    out = []
-    for item in items:
-        shape = _trail_item_stencil(item.optional, get_language())
-        if shape is None:
-            out.append(render_to_string(TRAIL_ITEM, {"item": item}))
-        else:
-            out.append(shape.fill({name: getattr(item, name) for name in TRAIL_ITEM_VALUES}))
-    return mark_safe("".join(out))  # noqa: S308 - templates' output, values escaped
+    language = get_language()
+    return mark_safe("".join([_trail_item(item, language) for item in items]))  # noqa: S308 - templates' output, values escaped
 
 
 TRAIL_ITEM = "pathways/_trail_item.html"
 TRAIL_ITEM_VALUES = ("key", "label", "value", "url")
+
+
+@lru_cache(maxsize=4096)
+def _trail_item(item: Any, language: str | None) -> str:
+    """One answer of the trail (rendered in the active ``language``): each step of a walk lists
+    the answers the step before it listed."""
+    shape = _trail_item_stencil(item.optional, language)
+    if shape is None:
+        return render_to_string(TRAIL_ITEM, {"item": item})
+    return shape.fill({name: getattr(item, name) for name in TRAIL_ITEM_VALUES})
 
 
 @lru_cache(maxsize=64)
