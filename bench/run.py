@@ -56,6 +56,7 @@ GOALS = {
 }
 KB = 1024
 REVISION = re.compile(rb'name="revision" value="(\d+)"')
+FORM_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 ASSETS = re.compile(r'<(?:link rel="stylesheet" href|script src)="([^"]+)"')
 
 
@@ -428,6 +429,13 @@ class Browser:
         self.client = servertools.Client(f"http://127.0.0.1:{port}", timeout=10)
         self.origin = self.client.origin
         self.cookies = self.client.cookies
+        self.form_token = ""  # the CSRF token of the last step form received
+
+    def keep_form_token(self, body: bytes) -> None:
+        match = FORM_TOKEN.search(body)
+        if match is None:
+            raise RuntimeError("the step response has no CSRF token in its form")
+        self.form_token = match.group(1).decode()
 
     def request(
         self,
@@ -464,20 +472,22 @@ def start_walk(browser: Browser) -> str:
     status, _, _ = browser.request("GET", "/pathways/pnet/")
     if status != 200 or "csrftoken" not in browser.cookies:
         raise RuntimeError(f"intro page: HTTP {status}, cookies {sorted(browser.cookies)}")
-    status, headers, _ = browser.request("POST", "/pathways/pnet/", htmx=True)
+    status, headers, body = browser.request("POST", "/pathways/pnet/", htmx=True)
     if status != 200:
         raise RuntimeError(f"start: HTTP {status}")
+    browser.keep_form_token(body)
     return urlsplit(headers["hx-push-url"]).path
 
 
 def post_step(
     browser: Browser, walk_url: str, step: Step, revision: int
 ) -> tuple[int, dict[str, str], bytes]:
-    status, headers, body = browser.request(
-        "POST", step_path(walk_url, step.node), form={**step.data, "revision": revision}, htmx=True
-    )
+    # As htmx posts a form: its fields, the CSRF token among them.
+    form = {**step.data, "revision": revision, "csrfmiddlewaretoken": browser.form_token}
+    status, headers, body = browser.request("POST", step_path(walk_url, step.node), form=form, htmx=True)
     if status != 200:
         raise RuntimeError(f"step {step.node} at revision {revision}: HTTP {status}: {body[:300]!r}")
+    browser.keep_form_token(body)
     return status, headers, body
 
 

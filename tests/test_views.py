@@ -449,3 +449,42 @@ def test_answering_forward_says_nothing_changed(client: Client, pnet_version: An
     walk = start(client)
     response = answer(client, walk, "syndrome", {"suspected_syndrome": "none"})
     assert "data-changed" not in client.get(response["Location"]).content.decode()
+
+
+FORM_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def test_an_answer_s_page_carries_back_the_token_its_form_sent(pnet_version: Any) -> None:
+    """The token a checked post sent is the one its swap's form carries: no fresh masking, no
+    cookie renewed. The bare secret (the cookie's value, accepted in the header) is never echoed."""
+    client = Client(enforce_csrf_checks=True)
+    intro = client.get(reverse("pathways:pathway_start", args=["pnet"])).content.decode()
+    started = client.post(
+        reverse("pathways:pathway_start", args=["pnet"]),
+        {"csrfmiddlewaretoken": FORM_TOKEN.search(intro).group(1)},
+        **HTMX,
+    )
+    walk = Walk.objects.latest("created_at")
+    token = FORM_TOKEN.search(started.content.decode()).group(1)
+    assert len(token) == 64
+    data = {"revision": 0, "suspected_syndrome": "gastrinoma", "csrfmiddlewaretoken": token}
+    swap = client.post(step_url(walk, "syndrome"), data, **HTMX)
+    assert swap.status_code == 200
+    assert FORM_TOKEN.search(swap.content.decode()).group(1) == token
+    assert "csrftoken" not in swap.cookies
+    forged = {**data, "revision": 1, "csrfmiddlewaretoken": token[:-1] + ("a" if token[-1] != "a" else "b")}
+    assert client.post(step_url(walk, current_node(walk)), forged, **HTMX).status_code == 403
+
+    secret = client.cookies["csrftoken"].value
+    node = current_node(walk)
+    by_header = client.post(
+        step_url(walk, node),
+        {"revision": 1, "functional_status": "gastrinoma"},
+        HTTP_X_CSRFTOKEN=secret,
+        **HTMX,
+    )
+    assert by_header.status_code == 200
+    fresh = FORM_TOKEN.search(by_header.content.decode()).group(1)
+    assert len(fresh) == 64 and fresh != token and secret not in by_header.content.decode()
+    opened = client.get(step_url(walk, node), **HTMX)  # a change link: nothing was checked
+    assert FORM_TOKEN.search(opened.content.decode()).group(1) not in (token, fresh)
