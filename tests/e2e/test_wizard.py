@@ -494,3 +494,30 @@ def test_a_case_reopened_after_a_pause_says_so_and_offers_a_new_one(page: Page) 
     banner.get_by_role("link", name="Start a new case instead").click()
     expect(page.locator("[data-unfinished]")).to_have_count(0)
     expect(page.get_by_role("button", name="Start a new case")).to_be_visible()
+
+
+def test_an_answer_sent_the_moment_its_step_appears_still_goes_through_htmx(page: Page) -> None:
+    """A quick keyboard user can answer a swapped step at once: htmx must have wired its form up
+    by then, or the answer leaves as a plain post and the page reloads (losing the focus)."""
+    wizard = Wizard(page)
+    wizard.start()
+    page.evaluate(
+        """() => {
+          window.e2eSameDocument = true;
+          document.addEventListener("htmx:afterSwap", (event) => {
+            if (event.detail.target.id !== "walk" || window.e2eAnswered) { return; }
+            window.e2eAnswered = true;
+            setTimeout(() => {  // the next task after the swap: no human is quicker
+              document.querySelector("#walk form[data-step] [name=functional_status]").checked = true;
+              document.querySelector("#walk form[data-step] button[type=submit]").click();
+            }, 0);
+          });
+        }"""
+    )
+    wizard.fill({"suspected_syndrome": "none"})
+    page.locator("#walk form[data-step] button[type=submit]").click()
+    expect(page.locator("[name=disease_extent]").first).to_be_attached()
+    assert page.evaluate("window.e2eSameDocument === true"), "the quick answer reloaded the page"
+    posts = wizard.traffic.posts()
+    assert [htmx for _method, _url, htmx, _status in posts[-2:]] == [True, True], posts
+    expect(page.locator("#step-title")).to_be_focused()
