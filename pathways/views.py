@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -153,7 +154,7 @@ def walk_flowchart(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> H
         template += "#chart"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
-    add_never_cache_headers(response)
+    _no_store(response)
     return response
 
 
@@ -224,6 +225,27 @@ def _notices(request: HttpRequest) -> dict[str, list[str]]:
         elif CONVERTED_TAG in message.tags:
             notices["conversions"].append(message.message)
     return notices
+
+
+# Django's never-cache headers of the current second: (the second, Expires, Cache-Control).
+_never_cache: tuple[int, str, str] = (-1, "", "")
+
+
+def _no_store(response: HttpResponse) -> None:
+    """``add_never_cache_headers(response)``, for every walk page: Django's headers, worked out
+    once a second (their Expires is the current second) and put on a response that has none."""
+    global _never_cache
+    if response.has_header("Expires") or response.has_header("Cache-Control"):
+        add_never_cache_headers(response)
+        return
+    second = int(time.time())
+    headers = _never_cache
+    if headers[0] != second:
+        probe = HttpResponse()
+        add_never_cache_headers(probe)
+        headers = _never_cache = (second, probe["Expires"], probe["Cache-Control"])
+    response["Expires"] = headers[1]
+    response["Cache-Control"] = headers[2]
 
 
 def _see_other(url: str) -> HttpResponse:
@@ -320,5 +342,5 @@ def _render_walk(
             response = render(request, "pathways/step.html", page, status=status)
         response.content = fragments.tidy_page(response.content)
     patch_vary_headers(response, ("HX-Request",))
-    add_never_cache_headers(response)
+    _no_store(response)
     return response

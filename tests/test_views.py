@@ -488,3 +488,26 @@ def test_an_answer_s_page_carries_back_the_token_its_form_sent(pnet_version: Any
     assert len(fresh) == 64 and fresh != token and secret not in by_header.content.decode()
     opened = client.get(step_url(walk, node), **HTMX)  # a change link: nothing was checked
     assert FORM_TOKEN.search(opened.content.decode()).group(1) not in (token, fresh)
+
+
+def test_walk_pages_get_djangos_never_cache_headers_worked_out_once_a_second() -> None:
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+
+    from pathways import views
+
+    for _ in range(3):  # the second may tick between the two
+        ours, djangos = HttpResponse(), HttpResponse()
+        views._no_store(ours)
+        add_never_cache_headers(djangos)
+        if ours["Expires"] == djangos["Expires"]:
+            break
+    assert (ours["Expires"], ours["Cache-Control"]) == (djangos["Expires"], djangos["Cache-Control"])
+    assert "no-store" in ours["Cache-Control"]
+    own = HttpResponse()
+    own["Cache-Control"] = "private"
+    views._no_store(own)  # a response with caching headers of its own is patched as Django patches it
+    expected = HttpResponse()
+    expected["Cache-Control"] = "private"
+    add_never_cache_headers(expected)
+    assert own["Cache-Control"] == expected["Cache-Control"]
