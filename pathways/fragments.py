@@ -27,7 +27,6 @@ from crispy_forms.utils import render_crispy_form
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -355,7 +354,7 @@ def walk_step(request: HttpRequest, context: dict[str, Any]) -> SafeString:
     """The ``#walk`` part of a step page (``pathways/_step_walk.html``); with the caches, filled
     in from a stencil built once per snapshot, step, language and flags."""
     if not caching():
-        return render_to_string(WALK_TEMPLATE, {**context, "csrf_token": form_token(request)}, request)
+        return render_to_string(WALK_TEMPLATE, context, request)
     version, form = context["version"], context["form"]
     key = (
         "walk-step",
@@ -381,31 +380,5 @@ def walk_step(request: HttpRequest, context: dict[str, Any]) -> SafeString:
 
     shape = cached(context["snapshot"], key, build)
     if shape is None:
-        return render_to_string(WALK_TEMPLATE, {**context, "csrf_token": form_token(request)}, request)
-    values = {name: context[name] for name in WALK_VALUES if name != "csrf_token"}
-    values["csrf_token"] = form_token(request)
-    return shape.fill_from(context, values)
-
-
-# A masked CSRF token, as ``get_token`` makes them (the 32-character secret is never echoed).
-_MASKED_TOKEN = re.compile(r"[a-zA-Z0-9]{64}")
-
-
-def form_token(request: HttpRequest) -> str:
-    """The CSRF token of the step form in a response to ``request``.
-
-    An answer's post carried a masked token that the CSRF middleware has just checked: the page it
-    leads to carries that one back (as the form it came from did). It names the same secret as a
-    fresh one would, and only a request that already held it can see it again. Any other request
-    gets a freshly masked token (``get_token``).
-    """
-    if (
-        request.method == "POST"
-        and getattr(request, "csrf_processing_done", False)
-        and not getattr(request, "_dont_enforce_csrf_checks", False)
-    ):
-        # The token the middleware checked: the form's field, else the header.
-        sent = request.POST.get("csrfmiddlewaretoken", "") or request.META.get(settings.CSRF_HEADER_NAME, "")
-        if _MASKED_TOKEN.fullmatch(sent):
-            return sent
-    return get_token(request)
+        return render_to_string(WALK_TEMPLATE, context, request)
+    return shape.fill_from(context, {name: context[name] for name in WALK_VALUES})

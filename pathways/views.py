@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
@@ -328,6 +331,7 @@ def _render_walk(
             action=step_urls(showing),
             flowchart_url=presentation.walk_url("pathways:walk_flowchart", slug, walk.pk),
             stage_label=presentation.current_stage_label(context["stages"]),
+            csrf_token=_form_token(request),
             # Without a bound form (errors to show), the form shows the walk's answers.
             form=form,
             recommendations=result.recommendations,
@@ -344,3 +348,27 @@ def _render_walk(
     patch_vary_headers(response, ("HX-Request",))
     _no_store(response)
     return response
+
+
+# A masked CSRF token, as ``get_token`` makes them (the 32-character secret is never echoed).
+_MASKED_TOKEN = re.compile(r"[a-zA-Z0-9]{64}")
+
+
+def _form_token(request: HttpRequest) -> str:
+    """The CSRF token of the step form in a response to ``request``.
+
+    An answer's post carried a masked token that the CSRF middleware has just checked: the page it
+    leads to carries that one back (as the form it came from did). It names the same secret as a
+    fresh one would, and only a request that already held it can see it again. Any other request
+    gets a freshly masked token (``get_token``).
+    """
+    if (
+        request.method == "POST"
+        and getattr(request, "csrf_processing_done", False)
+        and not getattr(request, "_dont_enforce_csrf_checks", False)
+    ):
+        # The token the middleware checked: the form's field, else the header.
+        sent = request.POST.get("csrfmiddlewaretoken", "") or request.META.get(settings.CSRF_HEADER_NAME, "")
+        if _MASKED_TOKEN.fullmatch(sent):
+            return sent
+    return get_token(request)
