@@ -186,6 +186,82 @@ def test_the_check_sees_an_item_enabled_too_often(
     assert found and found[0].enabled_too == ("progressive",)
 
 
+def _class_by_class(snapshot: engine.Snapshot, bundle: dict[str, Any]) -> list[check.Disagreement]:
+    """What the check finds, worked out class by class as an integrator applies the export."""
+    applier = check.Applier(snapshot, bundle)
+    found = []
+    for answers, result in check.case_classes(snapshot):
+        selected, expected = set(applier.selected(answers)), check.expected_codes(snapshot, answers, result)
+        enabled, asked = set(applier.enabled(answers)), set(result.asked)
+        if selected != expected:
+            found.append(
+                check.Disagreement(
+                    answers,
+                    added=tuple(sorted(selected - expected)),
+                    lacking=tuple(sorted(expected - selected)),
+                )
+            )
+        elif enabled != asked:
+            found.append(
+                check.Disagreement(
+                    answers,
+                    enabled_too=tuple(sorted(enabled - asked)),
+                    not_enabled=tuple(sorted(asked - enabled)),
+                )
+            )
+    return found
+
+
+def _break_route(bundle: dict[str, Any]) -> None:
+    routes = export.resources(bundle)["PlanDefinition"]["action"][0]["action"]
+    del next(action for action in reversed(routes) if "condition" in action)["condition"]
+
+
+def _break_deep_action(bundle: dict[str, Any]) -> None:
+    action = export.resources(bundle)["PlanDefinition"]["action"][0]
+    while any("condition" in child for child in action.get("action", ())):
+        action = [child for child in action["action"] if "condition" in child][-1]
+    action["condition"][0]["expression"]["expression"] = (
+        f"({action['condition'][0]['expression']['expression']}).not()"
+    )
+
+
+def _break_step_plan(bundle: dict[str, Any]) -> None:
+    step = next(
+        resource
+        for url, resource in export.by_url(bundle).items()
+        if resource["resourceType"] == "PlanDefinition" and ".step." in url
+    )
+    step["action"][0]["condition"] = [
+        {"kind": "applicability", "expression": {"language": export.FHIRPATH, "expression": "false"}}
+    ]
+
+
+def _break_enabling(bundle: dict[str, Any]) -> None:
+    for item in export.resources(bundle)["Questionnaire"]["item"]:
+        if item["linkId"] in ("progressive", "tumor_size_cm"):
+            for extension in item["extension"]:
+                if extension["url"] == export.ENABLE_WHEN_EXPRESSION:
+                    extension["valueExpression"]["expression"] = (
+                        "item.where(linkId='incidental').answer.exists()"
+                    )
+
+
+@pytest.mark.parametrize("breaking", [_break_route, _break_deep_action, _break_step_plan, _break_enabling])
+def test_the_check_finds_every_class_a_broken_export_decides_otherwise(
+    pnet_document: dict[str, Any], v1_bundle: dict[str, Any], breaking: Any
+) -> None:
+    """The check works set at a time; it finds the very classes, in order, that applying the
+    export class by class finds."""
+    snapshot = snapshot_from_document(pnet_document)
+    broken = copy.deepcopy(v1_bundle)
+    breaking(broken)
+    expected = _class_by_class(snapshot, broken)
+    assert expected  # the export is broken
+    assert check.disagreements(snapshot, broken, limit=len(expected) + 1) == expected
+    assert check.disagreements(snapshot, broken, limit=3) == expected[:3]
+
+
 def test_full_responses_select_as_their_projections(
     v2_snapshot: engine.Snapshot, v2_bundle: dict[str, Any]
 ) -> None:

@@ -15,10 +15,17 @@ distinct tuple of the answers it reads. Either way the result is what ``fhirpath
 full QuestionnaireResponse (an atom's value is a constant of the root, as its variable is), and
 checking every class of case costs a few hundred small evaluations instead of thousands of large
 ones.
+
+The check works set at a time: the classes are numbered and indexed by their answers, each
+expression's classes are a bit set (the groups of classes that give its atoms the same values,
+where the combination holds), and the PlanDefinition is walked once, each action with the classes
+that select it. The classes whose codes or enabled items differ from the engine's are then applied
+class by class, as an integrator would, to say how they differ.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -131,16 +138,25 @@ class _Action:
         self.conditions = conditions
         self.codes = codes
         self.children: tuple[_Action, ...] = ()
-        self.keys: tuple[str, ...] = ()
+        self.keys: tuple[str, ...] | None = None  # worked out when first applied class by class
         self.picks: dict[tuple[Any, ...], tuple[_Action, ...]] = {}
 
     def adopt(self, children: Iterable[_Action]) -> None:
         self.children = tuple(children)
-        self.keys = tuple(
-            sorted(
-                {key for child in self.children for condition in child.conditions for key in condition.keys}
+
+    def reads(self) -> tuple[str, ...]:
+        if self.keys is None:
+            self.keys = tuple(
+                sorted(
+                    {
+                        key
+                        for child in self.children
+                        for condition in child.conditions
+                        for key in condition.keys
+                    }
+                )
             )
-        )
+        return self.keys
 
 
 # Compiling is the costly part of a small evaluation (fhirpathpy parses with ANTLR): successive
@@ -253,7 +269,9 @@ class Applier:
 
     def _combine(self, expression: _Expression, answers: Mapping[str, Any]) -> bool:
         assert expression.atoms is not None
-        values = tuple(self._atom(index, answers) for index in expression.atoms)
+        return self._combined(expression, tuple(self._atom(index, answers) for index in expression.atoms))
+
+    def _combined(self, expression: _Expression, values: tuple[list[Any], ...]) -> bool:
         key = tuple(tuple(value) for value in values)
         memo = expression.combined.get(key)
         if memo is None:
@@ -262,8 +280,10 @@ class Applier:
         return memo
 
     def _atom(self, index: int, answers: Mapping[str, Any]) -> list[Any]:
+        return self._atom_value(index, answers.get(self._atoms[index][0]))
+
+    def _atom_value(self, index: int, value: Any) -> list[Any]:
         key, function = self._atoms[index]
-        value = answers.get(key)
         memo = self._atom_values.get((index, value))
         if memo is None:
             shown = {} if value is None else {key: value}
@@ -283,7 +303,7 @@ class Applier:
         return list(dict.fromkeys(codes))
 
     def _select(self, parent: _Action, answers: Mapping[str, Any], codes: list[str]) -> None:
-        projection = tuple(map(answers.get, parent.keys))
+        projection = tuple(map(answers.get, parent.reads()))
         picked = parent.picks.get(projection)
         if picked is None:
             picked = parent.picks[projection] = tuple(
@@ -306,6 +326,143 @@ class Applier:
                 if not (self._holds(when, answers) if value is None else value):
                     continue
             found.append(key)
+        return found
+
+    # Set at a time: the classes of case an expression holds for, as a bit set over the classes'
+    # numbers, worked out once per distinct tuple of its atoms' values (or of the answers it reads).
+
+    def holding(self, expression: _Expression, classes: _Classes) -> int:
+        found = classes.holding.get(id(expression))
+        if found is None:
+            found = 0
+            if expression.atoms is None:
+                for answers, members in classes.groups(expression.keys):
+                    if self._holds(expression, answers):
+                        found |= members
+            else:
+                for values, members in self._atom_groups(expression.atoms, classes):
+                    if self._combined(expression, values):
+                        found |= members
+            classes.holding[id(expression)] = found
+        return found
+
+    def _atom_groups(
+        self, atoms: tuple[int, ...], classes: _Classes
+    ) -> list[tuple[tuple[list[Any], ...], int]]:
+        """The classes grouped by the values of ``atoms``, the groups that have a class only."""
+        found: list[tuple[tuple[list[Any], ...], int]] = []
+
+        def split(index: int, values: tuple[list[Any], ...], members: int) -> None:
+            if index == len(atoms):
+                found.append((values, members))
+                return
+            for value, having in self._atom_partition(atoms[index], classes):
+                part = members & having
+                if part:
+                    split(index + 1, (*values, value), part)
+
+        split(0, (), classes.all)
+        return found
+
+    def _atom_partition(self, index: int, classes: _Classes) -> list[tuple[list[Any], int]]:
+        """The classes by the value of atom ``index`` (evaluated once per answer to its item)."""
+        found = classes.atoms.get(index)
+        if found is None:
+            key = self._atoms[index][0]
+            values: dict[tuple[Any, ...], list[Any]] = {}
+            having: dict[tuple[Any, ...], int] = {}
+            for answer, members in classes.partition(key):
+                value = self._atom_value(index, answer)
+                values[tuple(value)] = value
+                having[tuple(value)] = having.get(tuple(value), 0) | members
+            found = classes.atoms[index] = [(values[seen], having[seen]) for seen in values]
+        return found
+
+    def selections(self, classes: _Classes) -> dict[str, int]:
+        """For each code, the classes the PlanDefinition selects it for (what :meth:`selected` gives
+        class by class)."""
+        found: dict[str, int] = {}
+
+        def select(parent: _Action, within: int) -> None:
+            for child in parent.children:
+                members = within
+                for condition in child.conditions:
+                    members &= self.holding(condition, classes)
+                if not members:
+                    continue
+                for code in child.codes:
+                    found[code] = found.get(code, 0) | members
+                if child.children:
+                    select(child, members)
+
+        select(self._root, classes.all)
+        return found
+
+    def enablings(self, classes: _Classes) -> dict[str, int]:
+        """For each item, the classes the Questionnaire enables it for (what :meth:`enabled` gives
+        class by class)."""
+        return {
+            key: classes.all if when is None else self.holding(when, classes) for key, when in self._enabled
+        }
+
+
+def bits(numbers: Iterable[int], size: int) -> int:
+    """The bit set of ``numbers`` (each below ``size``): bit ``n`` is set for each number ``n``."""
+    made = bytearray((size + 7) // 8)
+    for number in numbers:
+        made[number >> 3] |= 1 << (number & 7)
+    return int.from_bytes(made, "little")
+
+
+def numbers(found: int) -> Iterable[int]:
+    """The numbers of bit set ``found``, in increasing order."""
+    while found:
+        lowest = found & -found
+        yield lowest.bit_length() - 1
+        found ^= lowest
+
+
+class _Classes:
+    """Classes of case, numbered, indexed by the answer each gives to each item (as bit sets)."""
+
+    def __init__(self, answers: Sequence[Mapping[str, Any]]) -> None:
+        size = len(answers)
+        self.all = (1 << size) - 1
+        by: dict[str, dict[Any, list[int]]] = {}
+        for number, given in enumerate(answers):
+            for key, value in given.items():
+                by.setdefault(key, {}).setdefault(value, []).append(number)
+        self.by = {
+            key: [(value, bits(numbers, size)) for value, numbers in values.items()]
+            for key, values in by.items()
+        }
+        self.holding: dict[int, int] = {}  # by expression (the applier keeps them alive)
+        self.atoms: dict[int, list[tuple[list[Any], int]]] = {}  # by the applier's atom
+
+    def partition(self, key: str) -> list[tuple[Any, int]]:
+        """The classes by their answer to ``key`` (None: unanswered), nonempty parts only."""
+        answered = self.by.get(key, [])
+        unanswered = self.all
+        for _, having in answered:
+            unanswered &= ~having
+        return [(None, unanswered), *answered] if unanswered else answered
+
+    def groups(self, keys: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
+        """The classes grouped by their answers to ``keys``: (those answers, the classes), the
+        groups that have a class only."""
+        found: list[tuple[dict[str, Any], int]] = []
+
+        def split(index: int, answers: dict[str, Any], members: int) -> None:
+            if index == len(keys):
+                found.append((answers, members))
+                return
+            key = keys[index]
+            for value, having in self.partition(key):
+                part = members & having
+                if part:
+                    split(index + 1, answers if value is None else {**answers, key: value}, part)
+
+        split(0, {}, self.all)
         return found
 
 
@@ -355,28 +512,44 @@ def disagreements(
     where the notes' conditions cut.
     """
     applier = Applier(snapshot, bundle)
+    cases = case_classes(snapshot) if classes is None else classes
+    size = len(cases)
+    index = _Classes([answers for answers, _ in cases])
+    expected: dict[str, list[int]] = {}
+    asked: dict[str, list[int]] = {}
+    for number, (answers, result) in enumerate(cases):
+        for code in expected_codes(snapshot, answers, result):
+            expected.setdefault(code, []).append(number)
+        for key in result.asked:
+            asked.setdefault(key, []).append(number)
+    wrong = 0
+    selected = applier.selections(index)
+    for code in selected.keys() | expected.keys():
+        wrong |= selected.get(code, 0) ^ bits(expected.get(code, ()), size)
+    enabled = applier.enablings(index)
+    for key in enabled.keys() | asked.keys():
+        wrong |= enabled.get(key, 0) ^ bits(asked.get(key, ()), size)
+    # How each of the first classes found differs, class by class as an integrator would apply it.
     found: list[Disagreement] = []
-    for answers, result in case_classes(snapshot) if classes is None else classes:
-        selected = set(applier.selected(answers))
-        expected = expected_codes(snapshot, answers, result)
-        if selected != expected:
+    for number in itertools.islice(numbers(wrong), limit):
+        answers, result = cases[number]
+        chosen = set(applier.selected(answers))
+        expected_here = expected_codes(snapshot, answers, result)
+        if chosen != expected_here:
             found.append(
                 Disagreement(
                     answers,
-                    added=tuple(sorted(selected - expected)),
-                    lacking=tuple(sorted(expected - selected)),
+                    added=tuple(sorted(chosen - expected_here)),
+                    lacking=tuple(sorted(expected_here - chosen)),
                 )
             )
         else:
-            enabled, asked = set(applier.enabled(answers)), set(result.asked)
-            if enabled != asked:
-                found.append(
-                    Disagreement(
-                        answers,
-                        enabled_too=tuple(sorted(enabled - asked)),
-                        not_enabled=tuple(sorted(asked - enabled)),
-                    )
+            on, walked = set(applier.enabled(answers)), set(result.asked)
+            found.append(
+                Disagreement(
+                    answers,
+                    enabled_too=tuple(sorted(on - walked)),
+                    not_enabled=tuple(sorted(walked - on)),
                 )
-        if len(found) >= limit:
-            break
+            )
     return found
