@@ -196,6 +196,30 @@ def test_pnet_validates_clean_and_enumerates_every_class(pnet_document: dict[str
     assert {t["expected_outcome"] for t in pnet_document["test_cases"]} == outcomes
 
 
+@pytest.mark.parametrize("collecting", [True, False])
+def test_the_gate_pauses_the_cycle_collector_and_leaves_it_as_it_found_it(
+    monkeypatch: pytest.MonkeyPatch, collecting: bool
+) -> None:
+    import gc
+
+    seen = []
+    enumerate_cases = validation.engine.enumerate_cases
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return enumerate_cases(*args, **kwargs)
+
+    monkeypatch.setattr(validation.engine, "enumerate_cases", watched)
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        assert validation.check_document(small_document()).ok
+        assert seen == [False]
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 def test_missing_start_node_is_an_error() -> None:
     document = small_document()
     del document["nodes"][0]["start"]
