@@ -23,7 +23,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import engine, graph
+from . import case_index, engine, graph
+from .case_index import CaseIndex
 from .document import condition_error, conditions, is_number, snapshot_from_document
 from .fhir import check as fhir_check
 from .fhir import export as fhir_export
@@ -166,9 +167,10 @@ def _check_document(document: Any) -> Report:
             report.add(ERROR, "enumeration-failed", f"The cases could not be enumerated: {error}.")
             return _finish(report, started)
         report.classes = len(classes)
-        _check_safety_rules(classes, rules, report)
+        index = CaseIndex(classes)
+        _check_safety_rules(classes, rules, report, index)
         _check_notes_asked(snapshot, classes, report)
-        _check_fhir(document, snapshot, classes, report)
+        _check_fhir(document, snapshot, index, report)
     return _finish(report, started)
 
 
@@ -869,83 +871,41 @@ def case_classes(
 Classes = Sequence[tuple[dict[str, Any], engine.Evaluation]]
 
 
-class _ClassIndex:
-    """Which classes (by position) answer each variable with each value, and which get each code.
-
-    A rule's conditions are then tested once per distinct value of the variables they read, not
-    once per class: the classes where a rule applies are the intersection, over its conditions,
-    of the union of the classes whose answer satisfies the condition.
-    """
-
-    def __init__(self, classes: Classes) -> None:
-        self.classes = classes
-        self.everything = frozenset(range(len(classes)))
-        self._values: dict[str, dict[Any, set[int]]] = {}
-        self._codes: dict[str, set[int]] | None = None
-
-    def _by_value(self, key: str) -> dict[Any, set[int]]:
-        found = self._values.get(key)
-        if found is None:
-            found = self._values[key] = {}
-            for position, (answers, _) in enumerate(self.classes):
-                if key in answers:
-                    found.setdefault(answers[key], set()).add(position)
-        return found
-
-    def where(self, conditions: Sequence[engine.Condition]) -> frozenset[int] | set[int]:
-        """The classes whose answers satisfy every one of ``conditions``."""
-        matching: frozenset[int] | set[int] = self.everything
-        for condition in conditions:
-            holding: set[int] = set()
-            for value, positions in self._by_value(condition.variable).items():
-                if condition.holds({condition.variable: value}):
-                    holding |= positions
-            matching = matching & holding
-            if not matching:
-                break
-        return matching
-
-    def given(self, code: str) -> set[int]:
-        """The classes whose walk gets the recommendation ``code``."""
-        if self._codes is None:
-            self._codes = {}
-            for position, (_, result) in enumerate(self.classes):
-                for given in result.codes:
-                    self._codes.setdefault(given, set()).add(position)
-        return self._codes.get(code, set())
-
-    def breaking(self, rule: SafetyRule) -> set[int]:
-        """The classes where ``rule`` applies and the walk lacks a code it must include or gets one it
-        must exclude."""
-        applies = self.where(rule.conditions)
-        found: set[int] = set()
-        if applies:
-            for code in rule.must_include:
-                found |= applies - self.given(code)
-            for code in rule.must_exclude:
-                found |= applies & self.given(code)
-        return found
+def _breaking(index: CaseIndex, rule: SafetyRule) -> int:
+    """The classes where ``rule`` applies and the walk lacks a code it must include or gets one it
+    must exclude (a rule's conditions are tested once per distinct answer, not once per class)."""
+    applies = index.where(rule.conditions)
+    found = 0
+    if applies:
+        for code in rule.must_include:
+            found |= applies & ~index.given(code)
+        for code in rule.must_exclude:
+            found |= applies & index.given(code)
+    return found
 
 
-def _check_safety_rules(classes: Classes, rules: Sequence[SafetyRule], report: Report) -> None:
-    index = _ClassIndex(classes)
-    failing = [(rule, index.breaking(rule)) for rule in rules]
+def _check_safety_rules(
+    classes: Classes, rules: Sequence[SafetyRule], report: Report, index: CaseIndex | None = None
+) -> None:
+    index = index or CaseIndex(classes)
+    failing = [(rule, _breaking(index, rule)) for rule in rules]
     for rule in rules:
         # Rules sharing a name are reported together (the gate refuses duplicate names anyway).
         named = [(other, breaking) for other, breaking in failing if other.name == rule.name and breaking]
         if not named:
             continue
         # The first class in enumeration order that breaks one of them, with that rule's faults.
-        first = min(min(breaking) for _, breaking in named)
-        culprit = next(other for other, breaking in named if first in breaking)
-        answers, result = classes[first]
+        earliest = min(case_index.first(breaking) for _, breaking in named)
+        culprit = next(other for other, breaking in named if breaking >> earliest & 1)
+        answers, result = classes[earliest]
+        broken = sum(b.bit_count() for _, b in named)
         codes = set(result.codes)
         faults = [f"lacks {code}" for code in culprit.must_include if code not in codes]
         faults += [f"gets {code}" for code in culprit.must_exclude if code in codes]
         report.add(
             ERROR,
             "safety-rule",
-            f"Safety rule {rule.name} is broken by {sum(len(b) for _, b in named)} class(es) of cases, "
+            f"Safety rule {rule.name} is broken by {broken} class(es) of cases, "
             f"e.g. {json.dumps(answers, ensure_ascii=False, sort_keys=True)} (outcome {result.outcome}) "
             f"{', '.join(faults)}.",
             result.outcome,
@@ -1017,7 +977,7 @@ def _check_test_cases(snapshot: engine.Snapshot, tests: Sequence[TestCase], repo
 
 
 def _check_fhir(
-    document: Mapping[str, Any], snapshot: engine.Snapshot, classes: Classes, report: Report
+    document: Mapping[str, Any], snapshot: engine.Snapshot, index: CaseIndex, report: Report
 ) -> None:
     """The exported PlanDefinition and Questionnaire, applied with FHIRPath to every class of case,
     select exactly the engine's recommendations and notes and enable exactly the questions it asks.
@@ -1025,7 +985,7 @@ def _check_fhir(
     Otherwise an electronic record using the export would advise differently from the pathway.
     """
     try:
-        found = fhir_check.disagreements(snapshot, fhir_export.bundle(document), limit=1, classes=classes)
+        found = fhir_check.disagreements(snapshot, fhir_export.bundle(document), limit=1, index=index)
     except RecursionError:
         report.add(
             ERROR,

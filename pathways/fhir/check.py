@@ -34,6 +34,7 @@ from typing import Any
 import fhirpathpy
 
 from pathways import engine
+from pathways.case_index import CaseIndex, bits, numbers
 
 from . import export
 from . import expressions as fp
@@ -406,64 +407,16 @@ class Applier:
         }
 
 
-def bits(numbers: Iterable[int], size: int) -> int:
-    """The bit set of ``numbers`` (each below ``size``): bit ``n`` is set for each number ``n``."""
-    made = bytearray((size + 7) // 8)
-    for number in numbers:
-        made[number >> 3] |= 1 << (number & 7)
-    return int.from_bytes(made, "little")
-
-
-def numbers(found: int) -> Iterable[int]:
-    """The numbers of bit set ``found``, in increasing order."""
-    while found:
-        lowest = found & -found
-        yield lowest.bit_length() - 1
-        found ^= lowest
-
-
 class _Classes:
-    """Classes of case, numbered, indexed by the answer each gives to each item (as bit sets)."""
+    """The classes of case, indexed, with what the applier worked out over them."""
 
-    def __init__(self, answers: Sequence[Mapping[str, Any]]) -> None:
-        size = len(answers)
-        self.all = (1 << size) - 1
-        by: dict[str, dict[Any, list[int]]] = {}
-        for number, given in enumerate(answers):
-            for key, value in given.items():
-                by.setdefault(key, {}).setdefault(value, []).append(number)
-        self.by = {
-            key: [(value, bits(numbers, size)) for value, numbers in values.items()]
-            for key, values in by.items()
-        }
+    def __init__(self, index: CaseIndex) -> None:
+        self.index = index
+        self.all = index.all
+        self.partition = index.partition
+        self.groups = index.groups
         self.holding: dict[int, int] = {}  # by expression (the applier keeps them alive)
         self.atoms: dict[int, list[tuple[list[Any], int]]] = {}  # by the applier's atom
-
-    def partition(self, key: str) -> list[tuple[Any, int]]:
-        """The classes by their answer to ``key`` (None: unanswered), nonempty parts only."""
-        answered = self.by.get(key, [])
-        unanswered = self.all
-        for _, having in answered:
-            unanswered &= ~having
-        return [(None, unanswered), *answered] if unanswered else answered
-
-    def groups(self, keys: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
-        """The classes grouped by their answers to ``keys``: (those answers, the classes), the
-        groups that have a class only."""
-        found: list[tuple[dict[str, Any], int]] = []
-
-        def split(index: int, answers: dict[str, Any], members: int) -> None:
-            if index == len(keys):
-                found.append((answers, members))
-                return
-            key = keys[index]
-            for value, having in self.partition(key):
-                part = members & having
-                if part:
-                    split(index + 1, answers if value is None else {**answers, key: value}, part)
-
-        split(0, {}, self.all)
-        return found
 
 
 def _enable_expression(item: Mapping[str, Any]) -> str | None:
@@ -505,16 +458,18 @@ def disagreements(
     bundle: Mapping[str, Any],
     limit: int = 5,
     classes: Sequence[tuple[dict[str, Any], engine.Evaluation]] | None = None,
+    index: CaseIndex | None = None,
 ) -> list[Disagreement]:
     """Cases (one per class of complete walk) where the export and the engine differ, and how.
 
     ``classes``: the classes to check (by default :func:`case_classes`); they must be cut at least
-    where the notes' conditions cut.
+    where the notes' conditions cut. ``index``: those classes already indexed (the gate's).
     """
     applier = Applier(snapshot, bundle)
-    cases = case_classes(snapshot) if classes is None else classes
-    size = len(cases)
-    index = _Classes([answers for answers, _ in cases])
+    if index is None:
+        index = CaseIndex(case_classes(snapshot) if classes is None else classes)
+    cases = index.classes
+    size = index.size
     expected: dict[str, list[int]] = {}
     asked: dict[str, list[int]] = {}
     for number, (answers, result) in enumerate(cases):
@@ -523,10 +478,11 @@ def disagreements(
         for key in result.asked:
             asked.setdefault(key, []).append(number)
     wrong = 0
-    selected = applier.selections(index)
+    sets = _Classes(index)
+    selected = applier.selections(sets)
     for code in selected.keys() | expected.keys():
         wrong |= selected.get(code, 0) ^ bits(expected.get(code, ()), size)
-    enabled = applier.enablings(index)
+    enabled = applier.enablings(sets)
     for key in enabled.keys() | asked.keys():
         wrong |= enabled.get(key, 0) ^ bits(asked.get(key, ()), size)
     # How each of the first classes found differs, class by class as an integrator would apply it.
