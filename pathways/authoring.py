@@ -6,20 +6,22 @@ import hashlib
 import inspect
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+import fhirpathpy
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import document, engine, graph, stale_text, validation
+from . import case_index, document, engine, graph, stale_text, validation
 from .content_io import content_hash, export_document, import_document
 from .fhir import check as fhir_check
 from .fhir import export as fhir_export
 from .fhir import expressions as fhir_expressions
 from .fhir import response as fhir_response
-from .models import GateReport, ImmutableVersionError, PathwayVersion, Walk
+from .models import GateReport, ImmutableVersionError, ParsedExpression, PathwayVersion, Walk
 from .services import start_walk
 
 
@@ -170,6 +172,7 @@ def _gate_fingerprint() -> str:
     digest = hashlib.sha256()
     for module in (
         validation,
+        case_index,
         engine,
         document,
         graph,
@@ -189,6 +192,43 @@ def _stored_key(key: str) -> str:
     return f"{key}:{_FINGERPRINT}"
 
 
+class _StoredTrees:
+    """fhirpathpy's parse of each FHIRPath expression of an export, kept in the database.
+
+    Only a cache: a tree is used when its expression and parser version match, and a database
+    error (in its own savepoint, so a publish's transaction goes on) only means parsing again.
+    """
+
+    BATCH = 500  # expressions per query, below every backend's limit on parameters
+
+    @staticmethod
+    def key(expression: str) -> str:
+        return hashlib.sha256(f"fhirpathpy {fhirpathpy.__version__}\n{expression}".encode()).hexdigest()
+
+    def load(self, expressions: Sequence[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        try:
+            with transaction.atomic():
+                for start in range(0, len(expressions), self.BATCH):
+                    wanted = {self.key(e): e for e in expressions[start : start + self.BATCH]}
+                    for key, expression, tree in ParsedExpression.objects.filter(key__in=wanted).values_list(
+                        "key", "expression", "tree"
+                    ):
+                        if wanted[key] == expression:
+                            found[expression] = tree
+        except DatabaseError:
+            return {}
+        return found
+
+    def save(self, trees: Mapping[str, Any]) -> None:
+        rows = [ParsedExpression(key=self.key(e), expression=e, tree=tree) for e, tree in trees.items()]
+        try:
+            with transaction.atomic():
+                ParsedExpression.objects.bulk_create(rows, batch_size=self.BATCH, ignore_conflicts=True)
+        except DatabaseError:
+            pass
+
+
 def check(document: dict[str, Any]) -> validation.Report:
     """The publish gate's report for ``document``.
 
@@ -200,7 +240,7 @@ def check(document: dict[str, Any]) -> validation.Report:
     key = content_hash(document)
     report = _kept(key)
     if report is None:
-        report = validation.check_document({**document, "version": {}})
+        report = validation.check_document({**document, "version": {}}, _StoredTrees())
         _keep(key, report)
         GateReport.objects.bulk_create(
             [

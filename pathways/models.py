@@ -551,6 +551,22 @@ class GateReport(models.Model):
         return self.key
 
 
+class ParsedExpression(models.Model):
+    """A FHIRPath expression of an export as fhirpathpy parses it, kept for every server process.
+
+    Parsing (ANTLR) is most of the publish gate's FHIR check in a process that has not checked a
+    version before; versions share most of their expressions, so each is parsed once.
+    """
+
+    key = models.CharField(max_length=80, unique=True, help_text=_("Parser version and expression, hashed."))
+    expression = models.TextField()
+    tree = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class Walk(models.Model):
     """One clinician's walk through a pathway version. Holds answers only, no patient identifiers."""
 

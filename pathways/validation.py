@@ -111,10 +111,13 @@ def validate_document(document: Any) -> list[Problem]:
     return check_document(document).problems
 
 
-def check_document(document: Any) -> Report:
-    """Run every check on ``document`` and return the problems with the enumeration figures."""
+def check_document(document: Any, store: fhir_check.ParsedStore | None = None) -> Report:
+    """Run every check on ``document`` and return the problems with the enumeration figures.
+
+    ``store``: where the FHIR check keeps the FHIRPath expressions it parses, between processes.
+    """
     with _without_cycle_collection():
-        return _check_document(document)
+        return _check_document(document, store)
 
 
 @contextlib.contextmanager
@@ -135,7 +138,7 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _check_document(document: Any) -> Report:
+def _check_document(document: Any, store: fhir_check.ParsedStore | None) -> Report:
     started = time.perf_counter()
     report = Report()
     _check_shape(document, report)
@@ -170,7 +173,7 @@ def _check_document(document: Any) -> Report:
         index = CaseIndex(classes)
         _check_safety_rules(classes, rules, report, index)
         _check_notes_asked(snapshot, classes, report)
-        _check_fhir(document, snapshot, index, report)
+        _check_fhir(document, snapshot, index, report, store)
     return _finish(report, started)
 
 
@@ -977,7 +980,11 @@ def _check_test_cases(snapshot: engine.Snapshot, tests: Sequence[TestCase], repo
 
 
 def _check_fhir(
-    document: Mapping[str, Any], snapshot: engine.Snapshot, index: CaseIndex, report: Report
+    document: Mapping[str, Any],
+    snapshot: engine.Snapshot,
+    index: CaseIndex,
+    report: Report,
+    store: fhir_check.ParsedStore | None = None,
 ) -> None:
     """The exported PlanDefinition and Questionnaire, applied with FHIRPath to every class of case,
     select exactly the engine's recommendations and notes and enable exactly the questions it asks.
@@ -985,7 +992,9 @@ def _check_fhir(
     Otherwise an electronic record using the export would advise differently from the pathway.
     """
     try:
-        found = fhir_check.disagreements(snapshot, fhir_export.bundle(document), limit=1, index=index)
+        found = fhir_check.disagreements(
+            snapshot, fhir_export.bundle(document), limit=1, index=index, store=store
+        )
     except RecursionError:
         report.add(
             ERROR,

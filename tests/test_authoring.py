@@ -182,9 +182,9 @@ def test_publishing_a_checked_draft_does_not_run_the_gate_again(
     runs: list[int] = []
     check_document = validation.check_document
 
-    def counted(document: Any) -> validation.Report:
+    def counted(document: Any, store: Any = None) -> validation.Report:
         runs.append(1)
-        return check_document(document)
+        return check_document(document, store)
 
     monkeypatch.setattr(validation, "check_document", counted)
     open_gap(draft)

@@ -21,6 +21,7 @@ from pathways.models import (
     EdgeCondition,
     GateReport,
     GuidanceNote,
+    ParsedExpression,
     PathwayVersion,
     Recommendation,
     SafetyRuleCondition,
@@ -189,7 +190,7 @@ def test_a_report_stored_by_another_process_is_reused_and_only_by_the_same_gate(
     authoring.confirm_texts(draft, [item.key for item in authoring.stale_texts(draft)])
     authoring._reports.clear()  # another process
 
-    def refuse(document: Any) -> validation.Report:
+    def refuse(document: Any, store: Any = None) -> validation.Report:
         raise AssertionError("the gate ran again")
 
     monkeypatch.setattr(validation, "check_document", refuse)
@@ -200,6 +201,38 @@ def test_a_report_stored_by_another_process_is_reused_and_only_by_the_same_gate(
     monkeypatch.setattr(authoring, "_FINGERPRINT", "another-gate")
     with pytest.raises(AssertionError, match="the gate ran again"):
         authoring.check_version(published)
+
+
+def test_a_new_process_reads_the_parsed_expressions_instead_of_parsing_them(
+    draft: PathwayVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def another_process() -> None:
+        fhir_check._COMPILED.clear()
+        authoring._reports.clear()
+        GateReport.objects.all().delete()
+
+    another_process()
+    assert authoring.check_version(draft).ok  # parses every expression of the export once
+    kept = ParsedExpression.objects.count()
+    assert kept > 50
+    another_process()
+
+    def parse(expression: str) -> Any:
+        raise AssertionError(f"parsed again: {expression}")
+
+    monkeypatch.setattr(fhir_check, "parse", parse)
+    report = authoring.check_version(draft)
+    assert report.ok and report.classes > 11000  # the FHIR check ran, on the trees kept
+    assert ParsedExpression.objects.count() == kept
+
+
+def test_a_kept_tree_counts_only_for_its_own_expression_and_parser(db: Any) -> None:
+    store = authoring._StoredTrees()
+    ParsedExpression.objects.create(key=store.key("true"), expression="false", tree={"children": []})
+    ParsedExpression.objects.create(key="another parser", expression="false", tree={"children": []})
+    assert store.load(["true", "false"]) == {}
+    store.save({"false": {"children": [{"type": "TermExpression"}]}})
+    assert store.load(["true", "false"]) == {"false": {"children": [{"type": "TermExpression"}]}}
 
 
 def test_whats_new_shows_the_change_note_and_date_on_the_start_page_and_the_result(
@@ -273,9 +306,9 @@ def test_publishing_after_the_publish_page_runs_the_gate_and_the_fhir_check_once
     calls = {"validation": 0, "fhir": 0}
     validate, disagreements = validation.check_document, fhir_check.disagreements
 
-    def counted_validation(document: Any) -> validation.Report:
+    def counted_validation(document: Any, store: Any = None) -> validation.Report:
         calls["validation"] += 1
-        return validate(document)
+        return validate(document, store)
 
     def counted_fhir(*args: Any, **kwargs: Any) -> list[fhir_check.Disagreement]:
         calls["fhir"] += 1
@@ -300,9 +333,9 @@ def test_a_cold_publish_post_runs_the_gate_once(
     calls = []
     validate = validation.check_document
 
-    def counted(document: Any) -> validation.Report:
+    def counted(document: Any, store: Any = None) -> validation.Report:
         calls.append(document)
-        return validate(document)
+        return validate(document, store)
 
     monkeypatch.setattr(validation, "check_document", counted)
     rec = Recommendation.objects.get(version=draft, code=SMALL_CAUTION)
@@ -319,9 +352,9 @@ def test_a_cold_publish_enumerates_the_classes_of_walk_once_for_the_rules_and_th
     calls = {"validation": 0, "enumeration": 0}
     validate, enumerate_cases = validation.check_document, engine.enumerate_cases
 
-    def counted_validation(document: Any) -> validation.Report:
+    def counted_validation(document: Any, store: Any = None) -> validation.Report:
         calls["validation"] += 1
-        return validate(document)
+        return validate(document, store)
 
     def counted_enumeration(*args: Any, **kwargs: Any) -> Any:
         calls["enumeration"] += 1

@@ -27,11 +27,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import fhirpathpy
+from fhirpathpy import apply_parsed_path
+from fhirpathpy.engine.util import set_paths
+from fhirpathpy.parser import parse
 
 from pathways import engine
 from pathways.case_index import CaseIndex, bits, numbers
@@ -161,9 +164,22 @@ class _Action:
 
 
 # Compiling is the costly part of a small evaluation (fhirpathpy parses with ANTLR): successive
-# checks of versions that share most of their expressions compile each once.
+# checks of versions that share most of their expressions compile each once, and a store of parsed
+# expressions (the publish gate's keeps them in the database) spares the parsing in a new process.
 _COMPILED: dict[str, Any] = {}
 _COMPILED_KEPT = 20_000
+
+
+class ParsedStore(Protocol):
+    """Where fhirpathpy's parse of each expression (a tree of plain dicts and lists) is kept."""
+
+    def load(self, expressions: Sequence[str]) -> Mapping[str, Any]:
+        """The trees kept of ``expressions``, by expression (those not kept are left out)."""
+        ...
+
+    def save(self, trees: Mapping[str, Any]) -> None:
+        """Keep ``trees``, by expression."""
+        ...
 
 
 def _compiled(expression: str) -> Any:
@@ -175,13 +191,48 @@ def _compiled(expression: str) -> Any:
     return function
 
 
+def _compile_all(expressions: Iterable[str], store: ParsedStore | None) -> None:
+    """Compile ``expressions`` at once, from the trees ``store`` keeps where it has them."""
+    missing = [expression for expression in dict.fromkeys(expressions) if expression not in _COMPILED]
+    if not missing:
+        return
+    if len(_COMPILED) + len(missing) > _COMPILED_KEPT:
+        _COMPILED.clear()
+    kept = store.load(missing) if store is not None else {}
+    parsed = {}
+    for expression in missing:
+        tree = kept.get(expression)
+        if tree is None:
+            tree = parsed[expression] = parse(expression)
+        # What fhirpathpy.compile returns, given the tree instead of the text.
+        _COMPILED[expression] = set_paths(apply_parsed_path, parsedPath=tree, model=None, options=None)
+    if parsed and store is not None:
+        store.save(parsed)
+
+
+def _compiled_parts(expression: str) -> tuple[str, ...]:
+    """What :class:`Applier` compiles of ``expression``: its combination and atoms, or itself."""
+    split = split_atoms(expression)
+    return (expression,) if split is None else (split[0], *split[1])
+
+
+def _conditions(actions: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    for action in actions:
+        for condition in action.get("condition", ()):
+            if condition["kind"] == "applicability":
+                yield condition["expression"]["expression"]
+        yield from _conditions(action.get("action", ()))
+
+
 class Applier:
     """The bundle's PlanDefinition and Questionnaire, applied to answers of one snapshot.
 
     Answers are a mapping of item to value; a value is never None (an unanswered item is absent).
     """
 
-    def __init__(self, snapshot: engine.Snapshot, bundle: Mapping[str, Any]) -> None:
+    def __init__(
+        self, snapshot: engine.Snapshot, bundle: Mapping[str, Any], store: ParsedStore | None = None
+    ) -> None:
         self.snapshot = snapshot
         self.plans = {
             url: res for url, res in export.by_url(bundle).items() if res["resourceType"] == "PlanDefinition"
@@ -189,6 +240,16 @@ class Applier:
         found = export.resources(bundle)
         self.plan = found["PlanDefinition"]
         self.questionnaire = found["Questionnaire"]
+        if store is not None:  # one load from the store rather than one per expression
+            written = dict.fromkeys(
+                (
+                    *(_enable_expression(item) for item in self.questionnaire.get("item", ())),
+                    *(when for plan in self.plans.values() for when in _conditions(plan.get("action", ()))),
+                )
+            )
+            _compile_all(
+                (part for when in written if when is not None for part in _compiled_parts(when)), store
+            )
         self._expressions: dict[str, _Expression] = {}
         self._atoms: list[tuple[str, Any]] = []  # (the item it reads, compiled)
         self._atom_index: dict[str, int] = {}
@@ -459,13 +520,15 @@ def disagreements(
     limit: int = 5,
     classes: Sequence[tuple[dict[str, Any], engine.Evaluation]] | None = None,
     index: CaseIndex | None = None,
+    store: ParsedStore | None = None,
 ) -> list[Disagreement]:
     """Cases (one per class of complete walk) where the export and the engine differ, and how.
 
     ``classes``: the classes to check (by default :func:`case_classes`); they must be cut at least
     where the notes' conditions cut. ``index``: those classes already indexed (the gate's).
+    ``store``: where parsed expressions are kept between processes.
     """
-    applier = Applier(snapshot, bundle)
+    applier = Applier(snapshot, bundle, store)
     if index is None:
         index = CaseIndex(case_classes(snapshot) if classes is None else classes)
     cases = index.classes
