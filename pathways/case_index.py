@@ -55,6 +55,8 @@ class CaseIndex:
         }
         self._partitions: dict[str, list[tuple[Any, int]]] = {}
         self._given: dict[str, int] | None = None
+        self._asked: dict[str, int] | None = None
+        self._by_codes: list[tuple[frozenset[str], int]] | None = None
 
     def answered(self, key: str) -> list[tuple[Any, int]]:
         """The classes by their answer to ``key``, the classes that answer it only."""
@@ -112,3 +114,29 @@ class CaseIndex:
                     given.setdefault(rec.code, []).append(number)
             self._given = {name: bits(members, self.size) for name, members in given.items()}
         return self._given.get(code, 0)
+
+    def asked(self, key: str) -> int:
+        """The classes whose walk asks ``key``."""
+        return self._asking().get(key, 0)
+
+    def asked_keys(self) -> set[str]:
+        """The variables some class's walk asks."""
+        return set(self._asking())
+
+    def _asking(self) -> dict[str, int]:
+        if self._asked is None:
+            asked: dict[str, list[int]] = {}
+            for number, (_, result) in enumerate(self.classes):
+                for name in result.asked:
+                    asked.setdefault(name, []).append(number)
+            self._asked = {name: bits(members, self.size) for name, members in asked.items()}
+        return self._asked
+
+    def by_codes(self) -> list[tuple[frozenset[str], int]]:
+        """The classes grouped by the set of recommendations their walk gets."""
+        if self._by_codes is None:
+            groups: dict[frozenset[str], list[int]] = {}
+            for number, (_, result) in enumerate(self.classes):
+                groups.setdefault(frozenset(rec.code for rec in result.recommendations), []).append(number)
+            self._by_codes = [(codes, bits(members, self.size)) for codes, members in groups.items()]
+        return self._by_codes

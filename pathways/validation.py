@@ -172,7 +172,7 @@ def _check_document(document: Any, store: fhir_check.ParsedStore | None) -> Repo
         report.classes = len(classes)
         index = CaseIndex(classes)
         _check_safety_rules(classes, rules, report, index)
-        _check_notes_asked(snapshot, classes, report)
+        _check_notes_asked(snapshot, index, report)
         _check_fhir(document, snapshot, index, report, store)
     return _finish(report, started)
 
@@ -915,25 +915,25 @@ def _check_safety_rules(
         )
 
 
-def _check_notes_asked(snapshot: engine.Snapshot, classes: Classes, report: Report) -> None:
+def _check_notes_asked(snapshot: engine.Snapshot, index: CaseIndex, report: Report) -> None:
     """A note's conditions test only variables asked on every complete walk where it can show.
 
     Otherwise a clinician whose walk never asked the variable would silently miss the note.
     """
-    notes = [note for note in snapshot.notes if note.conditions]
-    if not notes:
-        return
-    given = [frozenset(result.codes) for _, result in classes]
-    for note in notes:
-        unasked: dict[str, tuple[dict[str, Any], engine.Evaluation]] = {}
-        # Where the note could show whatever its own conditions say.
+    for note in snapshot.notes:
+        if not note.conditions:
+            continue
+        # Where the note could show whatever its own conditions say (it reads only the codes then).
         bare = replace(note, conditions=())
-        for (answers, result), codes in zip(classes, given, strict=True):
-            if not bare.shows(codes, answers):
-                continue
-            for condition in note.conditions:
-                if condition.variable not in result.asked:
-                    unasked.setdefault(condition.variable, (answers, result))
+        showing = 0
+        for codes, members in index.by_codes():
+            if bare.shows(codes, {}):
+                showing |= members
+        unasked = {}
+        for condition in note.conditions:
+            missed = showing & ~index.asked(condition.variable)
+            if missed:
+                unasked[condition.variable] = index.classes[case_index.first(missed)]
         for key, (answers, result) in sorted(unasked.items()):
             report.add(
                 ERROR,

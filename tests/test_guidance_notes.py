@@ -211,6 +211,38 @@ def test_a_note_tests_only_variables_asked_wherever_it_can_show(pnet_document: d
     assert codes_of(validation.validate_document(on_g3), "not-asked") == []
 
 
+def test_notes_not_asked_are_found_as_checking_each_class_in_turn_finds_them(
+    pnet_document: dict[str, Any],
+) -> None:
+    poor = {"variable": "differentiation", "op": "eq", "value": "poor"}
+    size = {"variable": "tumor_size_cm", "op": "ge", "value": 2}
+    notes = [
+        note("newer.a", conditions=[poor, size]),
+        note("newer.b", conditions=[size], when_codes=["nf.observation"]),
+        note("newer.c", conditions=[poor], unless_codes=["adv.chemotherapy_g3"]),
+    ]
+    document = with_notes(pnet_document, notes)
+    snapshot = snapshot_from_document(document)
+    classes = validation.case_classes(snapshot, validation.safety_rules_from_document(document))
+    expected = []
+    for found in snapshot.notes:  # class by class, in enumeration order
+        bare = replace(found, conditions=())
+        unasked: dict[str, Any] = {}
+        for answers, result in classes:
+            if bare.shows(frozenset(result.codes), answers):
+                for condition in found.conditions:
+                    if condition.variable not in result.asked:
+                        unasked.setdefault(condition.variable, (answers, result))
+        for key, (answers, result) in sorted(unasked.items()):
+            example = json.dumps(answers, ensure_ascii=False, sort_keys=True)
+            expected.append(
+                f"The note {found.code} tests {key}, which is not asked on every walk where the note can "
+                f"show, e.g. {example} (outcome {result.outcome})."
+            )
+    assert len(expected) >= 3
+    assert codes_of(validation.validate_document(document), "not-asked") == expected
+
+
 # The notes of version 2 --------------------------------------------------------------------------
 
 CONTRACT_NOTES = {

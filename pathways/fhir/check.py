@@ -534,20 +534,17 @@ def disagreements(
     cases = index.classes
     size = index.size
     expected: dict[str, list[int]] = {}
-    asked: dict[str, list[int]] = {}
     for number, (answers, result) in enumerate(cases):
         for code in expected_codes(snapshot, answers, result):
             expected.setdefault(code, []).append(number)
-        for key in result.asked:
-            asked.setdefault(key, []).append(number)
     wrong = 0
     sets = _Classes(index)
     selected = applier.selections(sets)
     for code in selected.keys() | expected.keys():
         wrong |= selected.get(code, 0) ^ bits(expected.get(code, ()), size)
     enabled = applier.enablings(sets)
-    for key in enabled.keys() | asked.keys():
-        wrong |= enabled.get(key, 0) ^ bits(asked.get(key, ()), size)
+    for key in enabled.keys() | index.asked_keys():
+        wrong |= enabled.get(key, 0) ^ index.asked(key)
     # How each of the first classes found differs, class by class as an integrator would apply it.
     found: list[Disagreement] = []
     for number in itertools.islice(numbers(wrong), limit):
