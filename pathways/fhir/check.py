@@ -240,16 +240,14 @@ class Applier:
         found = export.resources(bundle)
         self.plan = found["PlanDefinition"]
         self.questionnaire = found["Questionnaire"]
-        if store is not None:  # one load from the store rather than one per expression
-            written = dict.fromkeys(
-                (
-                    *(_enable_expression(item) for item in self.questionnaire.get("item", ())),
-                    *(when for plan in self.plans.values() for when in _conditions(plan.get("action", ()))),
-                )
+        # Everything compiled at once: one load from the store rather than one per expression.
+        written = dict.fromkeys(
+            (
+                *(_enable_expression(item) for item in self.questionnaire.get("item", ())),
+                *(when for plan in self.plans.values() for when in _conditions(plan.get("action", ()))),
             )
-            _compile_all(
-                (part for when in written if when is not None for part in _compiled_parts(when)), store
-            )
+        )
+        _compile_all((part for when in written if when is not None for part in _compiled_parts(when)), store)
         self._expressions: dict[str, _Expression] = {}
         self._atoms: list[tuple[str, Any]] = []  # (the item it reads, compiled)
         self._atom_index: dict[str, int] = {}
