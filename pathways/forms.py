@@ -103,10 +103,46 @@ def _fields(snapshot: engine.Snapshot, node: engine.Node) -> dict[str, forms.Fie
     return fields
 
 
+def _copy(obj: Any) -> Any:
+    """``copy.copy(obj)`` for an object whose state is its ``__dict__`` (as Django's fields and
+    widgets are), without ``copy``'s reduce protocol."""
+    new = obj.__class__.__new__(obj.__class__)
+    new.__dict__.update(obj.__dict__)
+    return new
+
+
+def clone_field(field: forms.Field) -> forms.Field:
+    """``copy.deepcopy(field)``, as Django copies a form's declared fields for each form, done as
+    ``Field.__deepcopy__``, ``Widget.__deepcopy__`` and ``ChoiceWidget.__deepcopy__`` do it; a
+    field or widget that copies itself any other way goes through ``copy.deepcopy``."""
+    widget = field.widget
+    widget_copy = getattr(type(widget), "__deepcopy__", None)
+    if getattr(type(field), "__deepcopy__", None) is not _FIELD_COPY or widget_copy not in _WIDGET_COPIES:
+        return copy.deepcopy(field)
+    result = _copy(field)
+    result.widget = _copy(widget)
+    result.widget.attrs = widget.attrs.copy()
+    if widget_copy is forms.widgets.ChoiceWidget.__deepcopy__:
+        choices = widget.choices  # type: ignore[attr-defined]
+        if type(choices) is list and all(
+            type(c) is tuple and len(c) == 2 and type(c[1]) is str for c in choices
+        ):
+            # Choices already normalized and flat: what normalize_choices(copy.copy(choices)) gives.
+            result.widget._choices = list(choices)  # type: ignore[attr-defined]
+        else:
+            result.widget.choices = copy.copy(choices)  # type: ignore[attr-defined]
+    result.error_messages = field.error_messages.copy()
+    result.validators = field.validators[:]
+    return result
+
+
+_FIELD_COPY = forms.Field.__deepcopy__  # type: ignore[attr-defined]
+_WIDGET_COPIES = (forms.Widget.__deepcopy__, forms.widgets.ChoiceWidget.__deepcopy__)
+_REVISION = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
 class StepForm(forms.Form):
     """The form of one question node. ``data`` may be None (unbound, showing current answers)."""
-
-    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     def __init__(
         self,
@@ -127,9 +163,11 @@ class StepForm(forms.Form):
         super().__init__(data=data, initial=initial)
         self.node = node
         self.snapshot = snapshot
-        # As Django copies a form's declared fields: each form gets its own.
+        # As Django copies a form's declared fields: each form gets its own (the revision first,
+        # as a declared field would be).
+        self.fields["revision"] = clone_field(_REVISION)
         for key, field in _fields(snapshot, node).items():
-            self.fields[key] = copy.deepcopy(field)
+            self.fields[key] = clone_field(field)
         self.optional_keys = [k for k in node.fields if snapshot.variables[k].optional]
 
     @cached_property

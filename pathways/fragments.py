@@ -302,7 +302,7 @@ def recs_so_far(snapshot: engine.Snapshot, recommendations: tuple[engine.Recomme
     if not caching():
         return render()
     key = ("recs-so-far", tuple(rec.code for rec in recommendations))
-    return cached(snapshot, key, lambda: tidy_safe(render()), bound=True)
+    return cached(snapshot, key, lambda: stencil.encoded(tidy_safe(render())), bound=True)
 
 
 def tidy_safe(html: SafeString) -> SafeString:
@@ -350,11 +350,25 @@ WALK_TEMPLATE = "pathways/_step_walk.html"
 WALK_FIXED = ("partial", "node", "version", "pathway", "snapshot", "preview", "changing", "form")
 
 
+def walk_step_bytes(request: HttpRequest, context: dict[str, Any]) -> bytes:
+    """:func:`walk_step` encoded as UTF-8 (an htmx swap, the part alone): with the caches, the
+    stencil's parts and the cached pieces are encoded once."""
+    shape = _walk_stencil(context) if caching() else None
+    if shape is None:
+        return walk_step(request, context).encode()
+    return shape.fill_bytes_from(context, {name: context[name] for name in WALK_VALUES})
+
+
 def walk_step(request: HttpRequest, context: dict[str, Any]) -> SafeString:
     """The ``#walk`` part of a step page (``pathways/_step_walk.html``); with the caches, filled
     in from a stencil built once per snapshot, step, language and flags."""
-    if not caching():
+    shape = _walk_stencil(context) if caching() else None
+    if shape is None:
         return render_to_string(WALK_TEMPLATE, context, request)
+    return shape.fill_from(context, {name: context[name] for name in WALK_VALUES})
+
+
+def _walk_stencil(context: dict[str, Any]) -> stencil.Stencil | None:
     version, form = context["version"], context["form"]
     key = (
         "walk-step",
@@ -378,7 +392,5 @@ def walk_step(request: HttpRequest, context: dict[str, Any]) -> SafeString:
         values = WALK_VALUES if context["alert"] else tuple(name for name in WALK_VALUES if name != "alert")
         return _tidied(stencil.build(WALK_TEMPLATE, {**fixed, "alert": ""}, values=values))
 
-    shape = cached(context["snapshot"], key, build)
-    if shape is None:
-        return render_to_string(WALK_TEMPLATE, context, request)
-    return shape.fill_from(context, {name: context[name] for name in WALK_VALUES})
+    shape: stencil.Stencil | None = cached(context["snapshot"], key, build)
+    return shape

@@ -338,13 +338,13 @@ def _render_walk(
             partial=bool(request.htmx and not request.htmx.history_restore_request),
         )
         # An htmx swap gets the #walk part alone, which then carries its own <title> for the tab.
-        walk_html = fragments.walk_step(request, context)
         if context["partial"]:
-            response = HttpResponse(walk_html, status=status)
+            walk_bytes = fragments.walk_step_bytes(request, context)
+            response = HttpResponse(fragments.tidy_page(walk_bytes), status=status)
         else:
-            page = {**context, "walk_html": walk_html}
+            page = {**context, "walk_html": fragments.walk_step(request, context)}
             response = render(request, "pathways/step.html", page, status=status)
-        response.content = fragments.tidy_page(response.content)
+            response.content = fragments.tidy_page(response.content)
     patch_vary_headers(response, ("HX-Request",))
     _no_store(response)
     return response

@@ -8,6 +8,7 @@ and the two must be the same, byte for byte, but for the per-request CSRF token.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import random
 import re
@@ -15,14 +16,18 @@ import uuid
 from typing import Any
 
 import pytest
+from django import forms as django_forms
 from django.contrib.auth.models import AnonymousUser
 from django.template import engines
 from django.test import RequestFactory
 from django.urls import reverse, set_script_prefix
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django_htmx.middleware import HtmxDetails
 
-from pathways import engine, fragments, presentation, selectors, views
+from pathways import engine, fragments, presentation, selectors, stencil, views
+from pathways import forms as forms_module
 from pathways.forms import StepForm
 from pathways.models import PathwayVersion, Walk
 from tests import cases
@@ -239,3 +244,44 @@ def test_tidying_skips_lone_line_breaks_and_tidies_as_before() -> None:
         tidied_first = b"x".join(fragments.tidy_text(piece.decode()).encode() for piece in pieces)
         assert fragments.tidy_page(tidied_first) == expected, page
     assert fragments.tidy_text("<a>\u2028\n<b>") == "<a>\u2028\n<b>"  # ASCII whitespace only, as in bytes
+
+
+def test_a_stencil_filled_as_bytes_is_its_filled_text_encoded() -> None:
+    """The swap is joined from parts and pieces encoded on their own: the bytes are the UTF-8 of
+    the filled text, whether a value brings its bytes (a cached piece), is safe, or is escaped."""
+    shape = stencil.Stencil(("<p>“", "</p><div>", "</div>µ", ""), ("name", "piece", "tail"))
+    piece = stencil.encoded(mark_safe("<b>⚠ cached</b>"))
+    for values in (
+        {"name": '<script>"x" & ‘y’</script>', "piece": piece, "tail": ""},
+        {"name": "plain", "piece": mark_safe("<i>safe ✓</i>"), "tail": 3},
+    ):
+        assert shape.fill_bytes(values) == shape.fill(values).encode()
+    assert stencil.utf8(piece) is piece.utf8 and piece == "<b>⚠ cached</b>"
+    assert isinstance(piece, SafeString) and conditional_escape(piece) == piece
+
+
+def test_a_step_field_is_cloned_as_deepcopy_would_copy_it(pnet_version: Any) -> None:
+    """Each form gets its own fields, as Django's deepcopy of declared fields gives them: the same
+    state, and nothing a form changes (widget attributes, choices, errors) reaches another."""
+    snapshot = selectors.snapshot_for(pnet_version)
+    fields = [forms_module.build_field(variable, required=True) for variable in snapshot.variables.values()]
+    fields.append(forms_module._REVISION)
+    kinds = set()
+    for field in fields:
+        clone, copied = forms_module.clone_field(field), copy.deepcopy(field)
+        kinds.add(type(clone.widget).__name__)
+        assert type(clone) is type(copied) and type(clone.widget) is type(copied.widget)
+        assert set(vars(clone)) == set(vars(copied))
+        for name, value in vars(copied).items():
+            if name != "widget":
+                assert getattr(clone, name) == value, name
+        assert vars(clone.widget) == vars(copied.widget)
+        for shared in ("widget", "error_messages", "validators"):
+            assert getattr(clone, shared) is not getattr(field, shared)
+        assert clone.widget.attrs is not field.widget.attrs
+        clone.widget.attrs["class"] = "changed"
+        assert "class" not in field.widget.attrs or field.widget.attrs["class"] != "changed"
+        if isinstance(field.widget, django_forms.RadioSelect):
+            assert clone.widget.choices == field.widget.choices
+            assert clone.widget.choices is not field.widget.choices
+    assert {"RadioSelect", "TextInput", "HiddenInput"} <= kinds
