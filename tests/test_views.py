@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -511,3 +511,47 @@ def test_walk_pages_get_djangos_never_cache_headers_worked_out_once_a_second() -
     expected["Cache-Control"] = "private"
     add_never_cache_headers(expected)
     assert own["Cache-Control"] == expected["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HTTP_HX_REQUEST": "true"},
+        {"HTTP_HX_REQUEST": "false", "HTTP_HX_BOOSTED": "true"},
+        {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST": "true", "HTTP_HX_TARGET": "walk"},
+        {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/pathways/pnet/?a=1"},
+        {"HTTP_HX_TRIGGER_NAME": "caf%C3%A9", "HTTP_HX_TRIGGER_NAME_URI_AUTOENCODED": "true"},
+        {"HTTP_HX_PROMPT": "caf%C3%A9", "HTTP_HX_PROMPT_URI_AUTOENCODED": "false", "HTTP_HX_TRIGGER": ""},
+    ],
+)
+def test_request_htmx_reads_the_same_headers_as_django_htmx(headers: dict[str, str]) -> None:
+    """``request.htmx`` reads ``META`` instead of building ``request.headers``: it says what
+    django-htmx's own details say, header for header."""
+    import django_htmx.middleware
+
+    from pnetsite.middleware import HtmxDetails
+
+    names = (
+        "boosted",
+        "current_url",
+        "current_url_abs_path",
+        "history_restore_request",
+        "prompt",
+        "target",
+        "trigger",
+        "trigger_name",
+    )
+    request = RequestFactory().get("/pathways/pnet/", **headers)
+    ours = HtmxDetails(request)
+    said = {"": bool(ours), **{name: getattr(ours, name) for name in names}}
+    assert "headers" not in vars(request)  # never built
+    theirs = django_htmx.middleware.HtmxDetails(RequestFactory().get("/pathways/pnet/", **headers))
+    assert said == {"": bool(theirs), **{name: getattr(theirs, name) for name in names}}
+
+
+def test_every_request_gets_the_htmx_details_that_read_meta(client: Client, pnet_version: Any) -> None:
+    from pnetsite.middleware import HtmxDetails
+
+    response = client.get(reverse("pathways:pathway_start", kwargs={"slug": "pnet"}), HTTP_HX_REQUEST="true")
+    assert type(response.wsgi_request.htmx) is HtmxDetails and response.wsgi_request.htmx
