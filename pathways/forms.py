@@ -16,9 +16,9 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Fieldset, Layout
 from django import forms
 from django.utils.html import conditional_escape
-from django.utils.translation import gettext as _
 
 from . import engine, fragments
+from .messages import gettext as _
 from .messages import translated
 
 CONTROL_FIELDS = ("csrfmiddlewaretoken", "revision")
@@ -160,7 +160,8 @@ class StepForm(forms.Form):
                 if isinstance(value, bool):
                     value = "true" if value else "false"
                 initial[key] = value
-        super().__init__(data=data, initial=initial)
+        # Django's own ":" (through the remembered catalogue lookup).
+        super().__init__(data=data, initial=initial, label_suffix=_(":"))
         self.node = node
         self.snapshot = snapshot
         # As Django copies a form's declared fields: each form gets its own (the revision first,

@@ -9,9 +9,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils import translation
 
 from . import engine
+
+# The settings that change which catalogue a language reads (Django resets its own on them).
+_CATALOGUE_SETTINGS = frozenset({"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"})
+MEMO_SIZE = 4096
+_memo: dict[tuple[str | None, str], str] = {}
+
+
+def gettext(message: str) -> str:
+    """``django.utils.translation.gettext(message)``, remembered per active language.
+
+    Django looks a message up in each catalogue of the language and of each fallback in turn, and
+    a message without a translation (English, the source language) goes through all of them: about
+    a twentieth of a wizard step. A step asks the same few messages each time, so each text is
+    kept by language and message (a string of exactly ``str``: safe strings keep Django's path).
+    With ``DEBUG`` on, catalogues reload while developing, so nothing is kept.
+    """
+    if type(message) is not str or settings.DEBUG:
+        return translation.gettext(message)
+    key = (translation.get_language(), message)
+    try:
+        return _memo[key]
+    except KeyError:
+        text = translation.gettext(message)
+        if len(_memo) < MEMO_SIZE:
+            _memo[key] = text
+        return text
+
+
+@receiver(setting_changed)
+def _forget_texts(*, setting: str, **kwargs: Any) -> None:
+    if setting in _CATALOGUE_SETTINGS:
+        _memo.clear()
 
 
 def translated(message: Any) -> Any:

@@ -15,9 +15,9 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
-from django.utils.translation import gettext as _
 
 from . import engine, flowchart
+from .messages import gettext as _
 from .messages import translated
 from .models import Node, Recommendation
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pathways import engine, messages
@@ -45,3 +47,29 @@ def test_translation_rebuilds_the_message_and_its_parts(
 def test_unknown_variable_message_of_the_api_is_unchanged(snapshot: engine.Snapshot) -> None:
     _, errors = engine.validate_case(snapshot, {"nope": 1})
     assert errors == {"nope": "Unknown variable: this pathway has no such case variable."}
+
+
+def test_remembered_texts_are_djangos_in_each_language(settings: Any) -> None:
+    """The remembered lookup gives what Django's gives, per language, and keeps nothing for a
+    safe string or with DEBUG on; a change of catalogue settings forgets what it kept."""
+    from django.utils import translation
+    from django.utils.safestring import SafeString, mark_safe
+
+    settings.DEBUG = False
+    settings.LANGUAGES = [("en-gb", "English"), ("de", "German"), ("fr", "French")]
+    said = {}
+    for language in ("en-gb", "de", "fr", "de", None):
+        with translation.override(language):
+            for message in ("Yes", "No", ":", "This field is required.", "not a message at all"):
+                ours = messages.gettext(message)
+                assert ours == translation.gettext(message), (language, message)
+                said[language, message] = ours
+    assert said["de", "Yes"] == "Ja" and said["fr", ":"] == "\u00a0:" and said[None, "Yes"] == "Yes"
+    assert ("de", "Yes") in messages._memo
+    safe = messages.gettext(mark_safe("Yes"))
+    assert isinstance(safe, SafeString)
+    settings.LOCALE_PATHS = []
+    assert not messages._memo
+    settings.DEBUG = True
+    messages.gettext("Yes")
+    assert not messages._memo
