@@ -30,9 +30,9 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 
 from . import engine, presentation, stencil
+from .messages import current_language
 
 # A revision no walk reaches: its hidden input is the one place the cached form carries it.
 REVISION_MARK = 2_147_483_647
@@ -68,7 +68,7 @@ def cached(snapshot: engine.Snapshot, key: Hashable, build: Callable[[], Any], *
     if not caching():
         return build()
     store = _store(snapshot)
-    full_key = (key, get_language())
+    full_key = (key, current_language())
     if bound:
         store = store.setdefault(_RECENT, OrderedDict())
     try:
@@ -255,7 +255,7 @@ def trail_items(items: list[Any]) -> SafeString:
     """The answers given so far, one ``pathways/_trail_item.html`` each (from a stencil)."""
     if not caching():
         return mark_safe("".join(render_to_string(TRAIL_ITEM, {"item": item}) for item in items))  # noqa: S308 - templates' output
-    language = get_language()
+    language = current_language()
     return mark_safe("".join([_trail_item(item, language) for item in items]))  # noqa: S308 - templates' output, values escaped
 
 
@@ -320,7 +320,7 @@ def notices(changes: list[str], conversions: list[str]) -> SafeString:
         return SafeString()
     if not caching():
         return render_to_string(NOTICES, {"changes": changes, "conversions": conversions})
-    shape = _notices_stencil(len(changes), len(conversions), get_language())
+    shape = _notices_stencil(len(changes), len(conversions), current_language())
     if shape is None:
         return render_to_string(NOTICES, {"changes": changes, "conversions": conversions})
     values = {f"change_{index}": text for index, text in enumerate(changes)}

@@ -24,6 +24,7 @@ from django_htmx.middleware import HtmxDetails
 
 from . import api, engine, fragments, presentation, selectors, services
 from .forms import StepForm
+from .messages import reads_language_once
 from .models import Walk
 
 WALK_COOKIE_SALT = "pathways.walk"
@@ -51,6 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@reads_language_once
 def pathway_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     version = selectors.published_version(slug)
     if request.method == "POST":
@@ -85,6 +87,7 @@ def _unfinished_walk(request: HttpRequest, slug: str) -> Walk | None:
 
 
 @require_safe
+@reads_language_once
 def walk_detail(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> HttpResponse:
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)
@@ -96,6 +99,7 @@ def walk_detail(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID) -> Http
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@reads_language_once
 def walk_step(request: HtmxHttpRequest, slug: str, walk_id: uuid.UUID, node: str) -> HttpResponse:
     walk = _walk(request, walk_id, slug)
     snapshot = selectors.snapshot_for(walk.version)

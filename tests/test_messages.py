@@ -73,3 +73,25 @@ def test_remembered_texts_are_djangos_in_each_language(settings: Any) -> None:
     settings.DEBUG = True
     messages.gettext("Yes")
     assert not messages._memo
+
+
+def test_the_language_is_read_once_per_block_and_followed_outside_it(settings: Any) -> None:
+    from django.utils import translation
+
+    settings.DEBUG = False
+    settings.LANGUAGES = [("en-gb", "English"), ("de", "German")]
+    with translation.override("de"):
+        assert messages.current_language() == "de"
+        with messages.language_read_once():
+            assert messages.current_language() == "de" and messages.gettext("Yes") == "Ja"
+        with translation.override("en-gb"):
+            assert messages.current_language() == "en-gb" and messages.gettext("Yes") == "Yes"
+
+    @messages.reads_language_once
+    def view(expected: str) -> str:
+        assert messages.current_language() == expected
+        return messages.gettext("No")
+
+    with translation.override("de"):
+        assert view("de") == "Nein"
+    assert view(translation.get_language()) == "No"

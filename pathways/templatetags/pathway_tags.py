@@ -7,9 +7,9 @@ from django import template
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 
 from .. import fragments, stencil
+from ..messages import current_language
 from ..rendering import render_markdown, safe_href
 
 register = template.Library()
@@ -38,7 +38,7 @@ def recommendation(rec: Any, folded: bool = False) -> SafeString:
     if settings.DEBUG:  # templates reload while developing
         return render_to_string("pathways/_rec.html", {"rec": rec, "folded": folded})
     try:
-        return _rendered_recommendation(rec, get_language(), folded)
+        return _rendered_recommendation(rec, current_language(), folded)
     except TypeError:  # not hashable: render without the cache
         return render_to_string("pathways/_rec.html", {"rec": rec, "folded": folded})
 
