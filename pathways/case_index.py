@@ -77,19 +77,29 @@ class CaseIndex:
         """The classes grouped by their answers to ``keys`` (an unanswered key is absent from the
         answers), the groups that have a class only."""
         found: list[tuple[dict[str, Any], int]] = []
-
-        def split(index: int, answers: dict[str, Any], members: int) -> None:
-            if index == len(keys):
-                found.append((answers, members))
-                return
-            key = keys[index]
-            for value, having in self.partition(key):
-                part = members & having
-                if part:
-                    split(index + 1, answers if value is None else {**answers, key: value}, part)
-
-        split(0, {}, self.all)
+        self._split(keys, 0, {}, self.all, found)
         return found
+
+    def _split(
+        self,
+        keys: Sequence[str],
+        index: int,
+        answers: dict[str, Any],
+        members: int,
+        found: list[tuple[dict[str, Any], int]],
+    ) -> None:
+        # A method, not a closure calling itself: such a closure is a reference cycle, and would
+        # keep the index (and all it holds) until the cycle collector runs.
+        if index == len(keys):
+            found.append((answers, members))
+            return
+        key = keys[index]
+        for value, having in self.partition(key):
+            part = members & having
+            if part:
+                self._split(
+                    keys, index + 1, answers if value is None else {**answers, key: value}, part, found
+                )
 
     def where(self, conditions: Sequence[engine.Condition]) -> int:
         """The classes whose answers satisfy every one of ``conditions`` (each tested once per

@@ -220,6 +220,32 @@ def test_the_gate_pauses_the_cycle_collector_and_leaves_it_as_it_found_it(
         (gc.enable if was else gc.disable)()
 
 
+def test_what_the_gate_makes_is_freed_without_the_cycle_collector(pnet_document: dict[str, Any]) -> None:
+    """The gate's classes, index and applier are freed by reference counting when it returns: no
+    reference cycle (a closure calling itself, say) keeps them for the collector to find."""
+    import gc
+
+    from pathways import engine
+    from pathways.case_index import CaseIndex
+    from pathways.fhir.check import Applier
+
+    validation.check_document(pnet_document)  # fhirpathpy's parse, its own cycles, done once
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        assert validation.check_document(pnet_document).ok
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = {type(thing).__name__ for thing in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        (gc.enable if was else gc.disable)()
+    kept = {cls.__name__ for cls in (engine.Evaluation, engine.Snapshot, CaseIndex, Applier)} & left
+    assert not kept
+
+
 def test_missing_start_node_is_an_error() -> None:
     document = small_document()
     del document["nodes"][0]["start"]

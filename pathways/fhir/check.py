@@ -411,18 +411,27 @@ class Applier:
     ) -> list[tuple[tuple[list[Any], ...], int]]:
         """The classes grouped by the values of ``atoms``, the groups that have a class only."""
         found: list[tuple[tuple[list[Any], ...], int]] = []
-
-        def split(index: int, values: tuple[list[Any], ...], members: int) -> None:
-            if index == len(atoms):
-                found.append((values, members))
-                return
-            for value, having in self._atom_partition(atoms[index], classes):
-                part = members & having
-                if part:
-                    split(index + 1, (*values, value), part)
-
-        split(0, (), classes.all)
+        self._split_atoms(atoms, classes, 0, (), classes.all, found)
         return found
+
+    def _split_atoms(
+        self,
+        atoms: tuple[int, ...],
+        classes: _Classes,
+        index: int,
+        values: tuple[list[Any], ...],
+        members: int,
+        found: list[tuple[tuple[list[Any], ...], int]],
+    ) -> None:
+        # Methods, not closures calling themselves (here and in selections): such a closure is a
+        # reference cycle, and would keep the applier and the classes until the cycle collector ran.
+        if index == len(atoms):
+            found.append((values, members))
+            return
+        for value, having in self._atom_partition(atoms[index], classes):
+            part = members & having
+            if part:
+                self._split_atoms(atoms, classes, index + 1, (*values, value), part, found)
 
     def _atom_partition(self, index: int, classes: _Classes) -> list[tuple[list[Any], int]]:
         """The classes by the value of atom ``index`` (evaluated once per answer to its item)."""
@@ -442,21 +451,20 @@ class Applier:
         """For each code, the classes the PlanDefinition selects it for (what :meth:`selected` gives
         class by class)."""
         found: dict[str, int] = {}
-
-        def select(parent: _Action, within: int) -> None:
-            for child in parent.children:
-                members = within
-                for condition in child.conditions:
-                    members &= self.holding(condition, classes)
-                if not members:
-                    continue
-                for code in child.codes:
-                    found[code] = found.get(code, 0) | members
-                if child.children:
-                    select(child, members)
-
-        select(self._root, classes.all)
+        self._select_within(self._root, classes.all, classes, found)
         return found
+
+    def _select_within(self, parent: _Action, within: int, classes: _Classes, found: dict[str, int]) -> None:
+        for child in parent.children:
+            members = within
+            for condition in child.conditions:
+                members &= self.holding(condition, classes)
+            if not members:
+                continue
+            for code in child.codes:
+                found[code] = found.get(code, 0) | members
+            if child.children:
+                self._select_within(child, members, classes, found)
 
     def enablings(self, classes: _Classes) -> dict[str, int]:
         """For each item, the classes the Questionnaire enables it for (what :meth:`enabled` gives
