@@ -117,13 +117,24 @@ class CaseIndex:
 
     def given(self, code: str) -> int:
         """The classes whose walk gets the recommendation ``code``."""
+        return self._giving().get(code, 0)
+
+    def given_codes(self) -> set[str]:
+        """The recommendations some class's walk gets."""
+        return set(self._giving())
+
+    def _giving(self) -> dict[str, int]:
         if self._given is None:
             given: dict[str, list[int]] = {}
             for number, (_, result) in enumerate(self.classes):
                 for rec in result.recommendations:
                     given.setdefault(rec.code, []).append(number)
             self._given = {name: bits(members, self.size) for name, members in given.items()}
-        return self._given.get(code, 0)
+        return self._given
+
+    def complete(self) -> int:
+        """The classes whose walk is complete."""
+        return bits((number for number, (_, result) in enumerate(self.classes) if result.complete), self.size)
 
     def asked(self, key: str) -> int:
         """The classes whose walk asks ``key``."""

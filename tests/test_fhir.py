@@ -338,3 +338,61 @@ def test_an_expression_is_split_into_atoms_only_when_it_combines_them() -> None:
         f"iif({other}, true, item.where(linkId='c').exists())",
     ):
         assert check.split_atoms(whole) is None
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_the_expected_codes_set_at_a_time_are_each_classs(version: int) -> None:
+    """What the engine gives each class (recommendations and newer-guidance notes), worked out
+    set at a time, is what ``expected_codes`` gives class by class; also for walks left
+    incomplete and for notes made to depend on given and withheld codes."""
+    import dataclasses
+
+    from pathways.case_index import CaseIndex, numbers
+    from tests.conftest import CONTENT_V2, CONTENT_V3
+
+    path = CONTENT_V2 if version == 2 else CONTENT_V3
+    snapshot = snapshot_from_document(json.loads(path.read_text(encoding="utf-8")))
+    assert snapshot.notes
+    note = snapshot.notes[0]
+    shown = [
+        set(result.codes)
+        for answers, result in check.case_classes(snapshot)
+        if note in engine.newer_guidance(snapshot, result, answers)
+    ]
+    # Codes given on some of the walks the note shows on, not all of them.
+    some = sorted(set.union(*shown) - set.intersection(*shown))
+    variants = [
+        snapshot,
+        dataclasses.replace(
+            snapshot,
+            notes=(
+                *snapshot.notes,
+                dataclasses.replace(note, code="x.when", when_codes=tuple(some[:2]), unless_codes=()),
+                dataclasses.replace(note, code="x.unless", when_codes=(), unless_codes=tuple(some[2:4])),
+            ),
+        ),
+    ]
+    for variant in variants:
+        classes = check.case_classes(variant)
+        partial = [
+            (answers, engine.evaluate(variant, dict(list(answers.items())[:2])))
+            for answers, _ in classes[:50]
+        ]
+        # Complete walks that also carry an answer they never asked, one a note's condition reads.
+        key = note.conditions[0].variable
+        values = {answers[key] for answers, _ in classes if key in answers}
+        unasked = [
+            ({**answers, key: value}, result)
+            for answers, result in classes[::40]
+            if key not in result.asked
+            for value in values
+        ]
+        assert unasked
+        index = CaseIndex([*classes, *partial, *unasked])
+        expected = check.expected_classes(variant, index)
+        by_class: dict[str, set[int]] = {}
+        for number, (answers, result) in enumerate(index.classes):
+            for code in check.expected_codes(variant, answers, result):
+                by_class.setdefault(code, set()).add(number)
+        assert {code: set(numbers(found)) for code, found in expected.items() if found} == by_class
+    assert {"x.when", "x.unless"} <= set(by_class)

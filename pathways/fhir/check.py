@@ -25,7 +25,9 @@ class by class, as an integrator would, to say how they differ.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ from fhirpathpy.engine.util import set_paths
 from fhirpathpy.parser import parse
 
 from pathways import engine
-from pathways.case_index import CaseIndex, bits, numbers
+from pathways.case_index import CaseIndex, numbers
 
 from . import export
 from . import expressions as fp
@@ -499,6 +501,30 @@ def expected_codes(
     return set(result.codes) | {note.code for note in engine.newer_guidance(snapshot, result, answers)}
 
 
+def expected_classes(snapshot: engine.Snapshot, index: CaseIndex) -> dict[str, int]:
+    """For each code, the classes :func:`expected_codes` gives it for, set at a time: the walks
+    that get the recommendation, and for a newer-guidance note the complete walks it shows on (as
+    ``Note.shows`` decides: one of its codes given, none of its "unless" codes, and each of its
+    conditions holding on an answer the walk asked)."""
+    expected = {code: index.given(code) for code in index.given_codes()}
+    complete = index.complete()
+    for note in snapshot.notes:
+        members = complete
+        if note.when_codes:
+            members &= functools.reduce(operator.or_, (index.given(code) for code in note.when_codes), 0)
+        for code in note.unless_codes:
+            members &= ~index.given(code)
+        for condition in note.conditions:
+            holding = 0
+            for value, having in index.answered(condition.variable):
+                if condition.holds({condition.variable: value}):
+                    holding |= having
+            members &= holding & index.asked(condition.variable)
+        if members:
+            expected[note.code] = expected.get(note.code, 0) | members
+    return expected
+
+
 @dataclass(frozen=True, slots=True)
 class Disagreement:
     """A class of case where the export decides otherwise than the engine."""
@@ -538,16 +564,12 @@ def disagreements(
     if index is None:
         index = CaseIndex(case_classes(snapshot) if classes is None else classes)
     cases = index.classes
-    size = index.size
-    expected: dict[str, list[int]] = {}
-    for number, (answers, result) in enumerate(cases):
-        for code in expected_codes(snapshot, answers, result):
-            expected.setdefault(code, []).append(number)
+    expected = expected_classes(snapshot, index)
     wrong = 0
     sets = _Classes(index)
     selected = applier.selections(sets)
     for code in selected.keys() | expected.keys():
-        wrong |= selected.get(code, 0) ^ bits(expected.get(code, ()), size)
+        wrong |= selected.get(code, 0) ^ expected.get(code, 0)
     enabled = applier.enablings(sets)
     for key in enabled.keys() | index.asked_keys():
         wrong |= enabled.get(key, 0) ^ index.asked(key)
