@@ -251,12 +251,21 @@ def _add_to_tag(html: str, anchor: str, attribute: str) -> str | None:
     return html[:end] + attribute + html[end:]
 
 
-def trail_items(items: list[Any]) -> SafeString:
-    """The answers given so far, one ``pathways/_trail_item.html`` each (from a stencil)."""
+def trail_items(items: list[Any], *, tidied: bool = False) -> SafeString:
+    """The answers given so far, one ``pathways/_trail_item.html`` each (from a stencil);
+    ``tidied``: as :func:`tidy_text` leaves them (a step's swap, which is tidied)."""
     if not caching():
         return mark_safe("".join(render_to_string(TRAIL_ITEM, {"item": item}) for item in items))  # noqa: S308 - templates' output
     language = current_language()
-    return mark_safe("".join([_trail_item(item, language) for item in items]))  # noqa: S308 - templates' output, values escaped
+    if not tidied:
+        return mark_safe("".join([_trail_item(item, language) for item in items]))  # noqa: S308 - templates' output, values escaped
+    joined = join_tidied([_tidied_trail_item(item, language) for item in items])
+    return stencil.with_bytes(joined)
+
+
+@lru_cache(maxsize=4096)
+def _tidied_trail_item(item: Any, language: str | None) -> bytes:
+    return tidy_page(_trail_item(item, language).encode())
 
 
 TRAIL_ITEM = "pathways/_trail_item.html"
@@ -325,7 +334,7 @@ def notices(changes: list[str], conversions: list[str]) -> SafeString:
         return render_to_string(NOTICES, {"changes": changes, "conversions": conversions})
     values = {f"change_{index}": text for index, text in enumerate(changes)}
     values.update({f"conversion_{index}": text for index, text in enumerate(conversions)})
-    return shape.fill(values)
+    return tidy_safe(shape.fill(values))  # shown only in a step's swap, which is tidied
 
 
 NOTICES = "pathways/_changed.html"
@@ -350,13 +359,56 @@ WALK_TEMPLATE = "pathways/_step_walk.html"
 WALK_FIXED = ("partial", "node", "version", "pathway", "snapshot", "preview", "changing", "form")
 
 
-def walk_step_bytes(request: HttpRequest, context: dict[str, Any]) -> bytes:
-    """:func:`walk_step` encoded as UTF-8 (an htmx swap, the part alone): with the caches, the
-    stencil's parts and the cached pieces are encoded once."""
+def walk_swap(request: HttpRequest, context: dict[str, Any]) -> bytes:
+    """:func:`walk_step` as an htmx swap (the part alone), encoded as UTF-8 and tidied as
+    :func:`tidy_page` tidies it.
+
+    With the caches, the stencil's parts and the cached pieces are encoded and tidied once; a
+    swap then only needs tidying where two pieces meet (:func:`join_tidied`).
+    """
     shape = _walk_stencil(context) if caching() else None
     if shape is None:
-        return walk_step(request, context).encode()
-    return shape.fill_bytes_from(context, {name: context[name] for name in WALK_VALUES})
+        return tidy_page(walk_step(request, context).encode())
+    return join_tidied(shape.encoded_pieces_from(context, {name: context[name] for name in WALK_VALUES}))
+
+
+_SPACE = frozenset(b" \t\n\r\f\v")  # what \s matches in bytes
+
+
+def join_tidied(pieces: list[bytes]) -> bytes:
+    """``tidy_page(b"".join(pieces))`` for pieces that are each tidy already (``tidy_page(piece)
+    == piece``).
+
+    Tidying a piece leaves a run of whitespace at its start or end as it is (there is no tag
+    beyond it), so only a run where pieces meet can be left (it may span pieces of whitespace
+    only): it is reduced to a line break when a tag ends before it and one begins after it, and
+    it holds a line break.
+    """
+    out: list[bytes] = []
+    pending = b""  # pieces of whitespace only, since the last piece with something else
+    for piece in pieces:
+        if not piece:
+            continue
+        if piece[0] not in _SPACE and not pending and (not out or out[-1][-1] not in _SPACE):
+            out.append(piece)
+            continue
+        right = piece.lstrip()
+        if not right:
+            pending += piece
+            continue
+        if out:
+            left = out[-1].rstrip()
+            run = out[-1][len(left) :] + pending + piece[: len(piece) - len(right)]
+            if left[-1:] == b">" and right[:1] == b"<" and b"\n" in run and run != b"\n":
+                out[-1] = left
+                out.append(b"\n")
+                out.append(right)
+                pending = b""
+                continue
+        out.append(pending + piece)
+        pending = b""
+    out.append(pending)
+    return b"".join(out)
 
 
 def walk_step(request: HttpRequest, context: dict[str, Any]) -> SafeString:

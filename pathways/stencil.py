@@ -72,12 +72,16 @@ class Stencil:
         slower to join and to encode as a whole; the parts are encoded once, and a value that
         :func:`encoded` made brings its own bytes.
         """
+        return b"".join(self.encoded_pieces(values))
+
+    def encoded_pieces(self, values: Mapping[str, Any]) -> list[bytes]:
+        """What :meth:`fill_bytes` joins: each part and each value, encoded."""
         parts = self.encoded_parts
         out = [parts[0]]
         for name, part in zip(self.holes, parts[1:], strict=True):
             out.append(utf8(escaped(values[name])))
             out.append(part)
-        return b"".join(out)
+        return out
 
     def tidied(self, tidy: Callable[[str], str]) -> Stencil:
         """This stencil with ``tidy`` applied to each fixed part (a change that keeps markup safe)."""
@@ -87,9 +91,9 @@ class Stencil:
         """:meth:`fill`, each tag hole rendered from ``context`` as its tag would render it."""
         return self.fill(self._with_tags(context, values))
 
-    def fill_bytes_from(self, context: Mapping[str, Any], values: Mapping[str, Any]) -> bytes:
-        """:meth:`fill_bytes`, each tag hole rendered from ``context`` as its tag would render it."""
-        return self.fill_bytes(self._with_tags(context, values))
+    def encoded_pieces_from(self, context: Mapping[str, Any], values: Mapping[str, Any]) -> list[bytes]:
+        """:meth:`encoded_pieces`, each tag hole rendered from ``context`` as its tag would render it."""
+        return self.encoded_pieces(self._with_tags(context, values))
 
     def _with_tags(self, context: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
         filled = dict(values)
@@ -109,6 +113,13 @@ def encoded(html: SafeString) -> SafeString:
     """``html``, still safe markup, carrying its UTF-8 encoding for :meth:`Stencil.fill_bytes`."""
     piece = EncodedSafeString(html)
     piece.utf8 = html.encode()
+    return piece
+
+
+def with_bytes(utf8: bytes) -> SafeString:
+    """Safe markup of the UTF-8 ``utf8`` (a template's output, its values escaped), keeping them."""
+    piece = EncodedSafeString(utf8.decode())
+    piece.utf8 = utf8
     return piece
 
 

@@ -343,8 +343,7 @@ def _render_walk(
         )
         # An htmx swap gets the #walk part alone, which then carries its own <title> for the tab.
         if context["partial"]:
-            walk_bytes = fragments.walk_step_bytes(request, context)
-            response = HttpResponse(fragments.tidy_page(walk_bytes), status=status)
+            response = HttpResponse(fragments.walk_swap(request, context), status=status)
         else:
             page = {**context, "walk_html": fragments.walk_step(request, context)}
             response = render(request, "pathways/step.html", page, status=status)

@@ -285,3 +285,36 @@ def test_a_step_field_is_cloned_as_deepcopy_would_copy_it(pnet_version: Any) -> 
             assert clone.widget.choices == field.widget.choices
             assert clone.widget.choices is not field.widget.choices
     assert {"RadioSelect", "TextInput", "HiddenInput"} <= kinds
+
+
+def test_tidy_pieces_joined_and_tidied_where_they_meet_are_the_tidied_page() -> None:
+    """Joining pieces that are each tidy and tidying only where they meet (runs across pieces of
+    whitespace only too) gives what tidying the whole page gives."""
+    generator = random.Random(7)  # noqa: S311 - test data, not secrets
+    changed = 0
+    for _ in range(30_000):
+        pieces = [
+            fragments.tidy_page(
+                bytes(generator.choice(b"<>  \n\t\rx") for _ in range(generator.randint(0, 9)))
+            )
+            for _ in range(generator.randint(0, 7))
+        ]
+        whole = fragments.tidy_page(b"".join(pieces))
+        assert fragments.join_tidied(pieces) == whole, pieces
+        changed += whole != b"".join(pieces)
+    assert changed > 1_000  # the joints had something to tidy
+
+
+def test_a_step_swap_is_tidied_where_its_pieces_meet_not_as_a_whole(
+    pnet_version: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the caches, the swap is not scanned whole: every piece comes tidy."""
+    snapshot = selectors.snapshot_for(pnet_version)
+    result = engine.evaluate(snapshot, {})
+    walk = make_walk(pnet_version, {})
+    render(walk, snapshot, result.current)  # the stencils built (and tidied) once
+    scanned: list[int] = []
+    tidy_page = fragments.tidy_page
+    monkeypatch.setattr(fragments, "tidy_page", lambda page: scanned.append(len(page)) or tidy_page(page))
+    render(walk, snapshot, result.current)
+    assert scanned == []

@@ -74,7 +74,8 @@ def resumed_notice(context: Any) -> SafeString:
     if not context["resumed"]:
         return SafeString()
     names = ("resumed", "walk", "pathway")
-    return render_to_string("pathways/_resumed.html", {name: context[name] for name in names})
+    html = render_to_string("pathways/_resumed.html", {name: context[name] for name in names})
+    return fragments.tidy_safe(html) if fragments.caching() else html  # as the step's swap is tidied
 
 
 @stencil.hole(register, "notices")
@@ -86,7 +87,8 @@ def notices(context: Any) -> SafeString:
 @stencil.hole(register, "trail_items")
 def trail_items(context: Any) -> SafeString:
     """The answers given so far, one ``pathways/_trail_item.html`` each."""
-    return fragments.trail_items(context["trail"])
+    # The step page is tidied, the result page (which lists the trail too) is not.
+    return fragments.trail_items(context["trail"], tidied=context.get("node") is not None)
 
 
 @stencil.hole(register, "recs_so_far")
