@@ -331,7 +331,7 @@ def notices(changes: list[str], conversions: list[str]) -> SafeString:
         return render_to_string(NOTICES, {"changes": changes, "conversions": conversions})
     shape = _notices_stencil(len(changes), len(conversions), current_language())
     if shape is None:
-        return render_to_string(NOTICES, {"changes": changes, "conversions": conversions})
+        return tidy_safe(render_to_string(NOTICES, {"changes": changes, "conversions": conversions}))
     values = {f"change_{index}": text for index, text in enumerate(changes)}
     values.update({f"conversion_{index}": text for index, text in enumerate(conversions)})
     return tidy_safe(shape.fill(values))  # shown only in a step's swap, which is tidied
