@@ -9,7 +9,7 @@ Pure Python, no Django.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from . import engine
@@ -125,11 +125,7 @@ class CaseIndex:
 
     def _giving(self) -> dict[str, int]:
         if self._given is None:
-            given: dict[str, list[int]] = {}
-            for number, (_, result) in enumerate(self.classes):
-                for rec in result.recommendations:
-                    given.setdefault(rec.code, []).append(number)
-            self._given = {name: bits(members, self.size) for name, members in given.items()}
+            self._given = self._sets(lambda result: (rec.code for rec in result.recommendations))
         return self._given
 
     def complete(self) -> int:
@@ -146,12 +142,16 @@ class CaseIndex:
 
     def _asking(self) -> dict[str, int]:
         if self._asked is None:
-            asked: dict[str, list[int]] = {}
-            for number, (_, result) in enumerate(self.classes):
-                for name in result.asked:
-                    asked.setdefault(name, []).append(number)
-            self._asked = {name: bits(members, self.size) for name, members in asked.items()}
+            self._asked = self._sets(lambda result: result.asked)
         return self._asked
+
+    def _sets(self, names: Callable[[engine.Evaluation], Iterable[str]]) -> dict[str, int]:
+        """The classes by each name ``names`` gives for their walk."""
+        members: dict[str, list[int]] = {}
+        for number, (_, result) in enumerate(self.classes):
+            for name in names(result):
+                members.setdefault(name, []).append(number)
+        return {name: bits(found, self.size) for name, found in members.items()}
 
     def by_codes(self) -> list[tuple[frozenset[str], int]]:
         """The classes grouped by the set of recommendations their walk gets."""

@@ -32,7 +32,7 @@ from typing import Any
 from django import template
 from django.template.loader import get_template
 from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 # The context key that tells a hole tag a stencil is being built; its value maps names to marks.
 BUILDING = "stencil_marks"
@@ -111,6 +111,8 @@ class EncodedSafeString(SafeString):
 
 def encoded(html: SafeString) -> SafeString:
     """``html``, still safe markup, carrying its UTF-8 encoding for :meth:`Stencil.fill_bytes`."""
+    if not isinstance(html, SafeData):
+        raise TypeError("only markup already safe is kept encoded")
     piece = EncodedSafeString(html)
     piece.utf8 = html.encode()
     return piece

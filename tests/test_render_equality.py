@@ -258,6 +258,8 @@ def test_a_stencil_filled_as_bytes_is_its_filled_text_encoded() -> None:
         assert shape.fill_bytes(values) == shape.fill(values).encode()
     assert stencil.utf8(piece) is piece.utf8 and piece == "<b>⚠ cached</b>"
     assert isinstance(piece, SafeString) and conditional_escape(piece) == piece
+    with pytest.raises(TypeError):
+        stencil.encoded("<b>not marked safe</b>")  # type: ignore[arg-type]
 
 
 def test_a_step_field_is_cloned_as_deepcopy_would_copy_it(pnet_version: Any) -> None:

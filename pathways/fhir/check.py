@@ -25,12 +25,10 @@ class by class, as an integrator would, to say how they differ.
 
 from __future__ import annotations
 
-import functools
 import itertools
-import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import fhirpathpy
@@ -503,23 +501,20 @@ def expected_codes(
 
 def expected_classes(snapshot: engine.Snapshot, index: CaseIndex) -> dict[str, int]:
     """For each code, the classes :func:`expected_codes` gives it for, set at a time: the walks
-    that get the recommendation, and for a newer-guidance note the complete walks it shows on (as
-    ``Note.shows`` decides: one of its codes given, none of its "unless" codes, and each of its
-    conditions holding on an answer the walk asked)."""
+    that get the recommendation, and for a newer-guidance note the complete walks it shows on
+    (where ``Note.shows`` lets it show by the walk's codes, and each of its conditions holds on an
+    answer the walk asked)."""
     expected = {code: index.given(code) for code in index.given_codes()}
     complete = index.complete()
     for note in snapshot.notes:
-        members = complete
-        if note.when_codes:
-            members &= functools.reduce(operator.or_, (index.given(code) for code in note.when_codes), 0)
-        for code in note.unless_codes:
-            members &= ~index.given(code)
+        by_codes = replace(note, conditions=())
+        members = 0
+        for codes, having in index.by_codes():
+            if by_codes.shows(codes, {}):
+                members |= having
+        members &= complete
         for condition in note.conditions:
-            holding = 0
-            for value, having in index.answered(condition.variable):
-                if condition.holds({condition.variable: value}):
-                    holding |= having
-            members &= holding & index.asked(condition.variable)
+            members &= index.where((condition,)) & index.asked(condition.variable)
         if members:
             expected[note.code] = expected.get(note.code, 0) | members
     return expected
