@@ -42,13 +42,19 @@ _BETWEEN_TAGS = re.compile(rb">(?:[ \t\r\f\v]+\n\s*|\n\s+)<")
 _BETWEEN_TAGS_TEXT = re.compile(_BETWEEN_TAGS.pattern.decode(), re.ASCII)
 _lock = threading.Lock()
 _caches: dict[int, tuple[weakref.ref[engine.Snapshot], dict[Hashable, Any]]] = {}
-_local = threading.local()
+
+
+class _Switch(threading.local):
+    off = False  # a class default: a miss on a thread's own local would build an AttributeError
+
+
+_local = _Switch()
 
 
 @contextmanager
 def uncached() -> Iterator[None]:
     """Render everything plainly on this thread while the block runs."""
-    before = getattr(_local, "off", False)
+    before = _local.off
     _local.off = True
     try:
         yield
@@ -57,7 +63,7 @@ def uncached() -> Iterator[None]:
 
 
 def caching() -> bool:
-    return not settings.DEBUG and not getattr(_local, "off", False)
+    return not settings.DEBUG and not _local.off
 
 
 def cached(snapshot: engine.Snapshot, key: Hashable, build: Callable[[], Any], *, bound: bool = False) -> Any:
