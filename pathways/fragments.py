@@ -32,7 +32,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from . import engine, presentation, stencil
-from .messages import current_language
+from .messages import current_language, translated
 
 # A revision no walk reaches: its hidden input is the one place the cached form carries it.
 REVISION_MARK = 2_147_483_647
@@ -257,16 +257,63 @@ def _add_to_tag(html: str, anchor: str, attribute: str) -> str | None:
     return html[:end] + attribute + html[end:]
 
 
-def trail_items(items: list[Any], *, tidied: bool = False) -> SafeString:
+def trail_items(trail: presentation.Trail, *, tidied: bool = False) -> SafeString:
     """The answers given so far, one ``pathways/_trail_item.html`` each (from a stencil);
     ``tidied``: as :func:`tidy_text` leaves them (a step's swap, which is tidied)."""
     if not caching():
-        return mark_safe("".join(render_to_string(TRAIL_ITEM, {"item": item}) for item in items))  # noqa: S308 - templates' output
+        return mark_safe("".join(render_to_string(TRAIL_ITEM, {"item": item}) for item in trail))  # noqa: S308 - templates' output
     language = current_language()
     if not tidied:
-        return mark_safe("".join([_trail_item(item, language) for item in items]))  # noqa: S308 - templates' output, values escaped
-    joined = join_tidied([_tidied_trail_item(item, language) for item in items])
-    return stencil.with_bytes(joined)
+        return mark_safe("".join([_trail_item(item, language) for item in trail]))  # noqa: S308 - templates' output, values escaped
+    prefix = trail.url.prefix
+    if prefix is None:
+        joined = join_tidied([_tidied_trail_item(item, language) for item in trail])
+        return stencil.with_bytes(joined)
+    # Each answer's item is cached without its link; every link of a walk starts with its prefix.
+    parts_of = cached(trail.snapshot, "trail-item-parts", lambda: _trail_item_parts(trail.snapshot))
+    escaped_prefix = escape(prefix).encode()
+    pieces = []
+    for index, (node_slug, key) in enumerate(trail.entries):
+        value = trail.answers[key]
+        parts = parts_of(node_slug, key, value, language) if type(value) in _CACHEABLE else None
+        if parts is None:
+            pieces.append(_tidied_trail_item(trail.items[index], language))
+        else:
+            pieces.append(escaped_prefix.join(parts))
+    return stencil.with_bytes(join_tidied(pieces))
+
+
+# The types of answer an item's markup is cached by (a list, say, is not hashable).
+_CACHEABLE = frozenset((str, int, float, bool))
+
+
+def _trail_item_parts(snapshot: engine.Snapshot) -> Callable[..., tuple[bytes, ...] | None]:
+    """The tidied markup of a trail item, split where the walk's link prefix goes, by the
+    step's node slug, the variable, its answer and the language (None without a stencil)."""
+    variables = snapshot.variables
+
+    # Typed: 1, 1.0 and True are equal keys, and show differently.
+    @lru_cache(maxsize=4096, typed=True)
+    def parts(node_slug: str, key: str, value: Any, language: str | None) -> tuple[bytes, ...] | None:
+        variable = variables[key]
+        shape = _trail_item_stencil(variable.optional, language)
+        if shape is None or not presentation.StepUrls.appends(node_slug):
+            return None
+        values = {
+            "key": key,
+            "label": variable.label,
+            "value": translated(variable.display(value)),
+            "url": _PREFIX_MARK,
+        }
+        # A link escaped whole is its prefix and the rest escaped apart (escaping goes by character).
+        first, *rest = tidy_page(shape.fill(values).encode()).split(_PREFIX_MARK.encode())
+        after = escape(f"{node_slug}/").encode()
+        return (first, *(after + part for part in rest))
+
+    return parts
+
+
+_PREFIX_MARK = stencil.mark("walk_prefix")  # holds no space or tag: tidying never reaches across it
 
 
 @lru_cache(maxsize=4096)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -218,7 +218,7 @@ def walk_url(name: str, slug: str, walk_id: Any) -> str:
     return f"{around[0]}{walk_id}{around[1]}"
 
 
-def step_urls(slug: str, walk_id: Any) -> Callable[[str], str]:
+def step_urls(slug: str, walk_id: Any) -> StepUrls:
     """:func:`step_url` for one walk: the URL is reversed once per pathway, the walk's id put in
     and each node's slug appended.
 
@@ -228,15 +228,30 @@ def step_urls(slug: str, walk_id: Any) -> Callable[[str], str]:
     around = _around_walk("pathways:walk_step", slug, *_reversing(), node=_ANY_NODE)
     ending = f"/{_ANY_NODE}/"
     if around is None or not isinstance(walk_id, uuid.UUID) or not around[1].endswith(ending):
-        return lambda node_slug: step_url(slug, walk_id, node_slug)
-    prefix = f"{around[0]}{walk_id}{around[1][: -len(ending) + 1]}"
+        return StepUrls(slug, walk_id, None)
+    return StepUrls(slug, walk_id, f"{around[0]}{walk_id}{around[1][: -len(ending) + 1]}")
 
-    def url(node_slug: str) -> str:
-        if _NODE_SLUG.fullmatch(node_slug):
-            return f"{prefix}{node_slug}/"
-        return step_url(slug, walk_id, node_slug)
 
-    return url
+class StepUrls:
+    """The URL of each step of one walk (:func:`step_urls`)."""
+
+    __slots__ = ("prefix", "slug", "walk_id")
+
+    def __init__(self, slug: str, walk_id: Any, prefix: str | None) -> None:
+        self.slug = slug
+        self.walk_id = walk_id
+        # What a node slug is appended to (with a slash), if the URL could be reversed once.
+        self.prefix = prefix
+
+    def __call__(self, node_slug: str) -> str:
+        if self.prefix is not None and self.appends(node_slug):
+            return f"{self.prefix}{node_slug}/"
+        return step_url(self.slug, self.walk_id, node_slug)
+
+    @staticmethod
+    def appends(node_slug: str) -> bool:
+        """Whether the URL of ``node_slug``'s step is the prefix, the slug and a slash."""
+        return _NODE_SLUG.fullmatch(node_slug) is not None
 
 
 def _reversing() -> tuple[str, str | None, str]:
@@ -264,32 +279,68 @@ def trail(
     answers: dict[str, Any],
     slug: str,
     walk_id: Any,
-    url: Callable[[str], str] | None = None,
-) -> list[TrailItem]:
+    url: StepUrls | None = None,
+) -> Trail:
     """The answers on the path, each with the link to change it (``url``: the walk's
     :func:`step_urls`, if the caller has it)."""
-    items = []
+    entries = []
     listed: set[str] = set()
-    url = url or step_urls(slug, walk_id)
     for node_slug in result.path:
-        node = snapshot.nodes[node_slug]
-        for key in node.fields:
+        for key in snapshot.nodes[node_slug].fields:
             # A variable asked again later on the path (e.g. SSTR status) is answered once.
             if key not in answers or key in listed:
                 continue
             listed.add(key)
-            variable = snapshot.variables[key]
-            items.append(
-                TrailItem(
-                    key=key,
-                    label=variable.label,
-                    value=translated(variable.display(answers[key])),
-                    node=node_slug,
-                    url=url(node_slug),
-                    optional=variable.optional,
-                )
+            entries.append((node_slug, key))
+    return Trail(snapshot, answers, tuple(entries), url or step_urls(slug, walk_id))
+
+
+class Trail(Sequence[TrailItem]):
+    """The answers on a walk's path (:func:`trail`), in the order they were asked.
+
+    ``entries`` says which step asked which answer; the items (label, value as shown, link) are
+    made when first read. A step's swap fills its trail from markup cached by entry and value
+    (:func:`pathways.fragments.trail_items`), and never reads them.
+    """
+
+    def __init__(
+        self,
+        snapshot: engine.Snapshot,
+        answers: dict[str, Any],
+        entries: tuple[tuple[str, str], ...],
+        url: StepUrls,
+    ) -> None:
+        self.snapshot = snapshot
+        self.answers = answers
+        self.entries = entries  # (the step's node slug, the variable key) per answer listed
+        self.url = url
+
+    @cached_property
+    def items(self) -> list[TrailItem]:
+        variables = self.snapshot.variables
+        return [
+            TrailItem(
+                key=key,
+                label=variables[key].label,
+                value=translated(variables[key].display(self.answers[key])),
+                node=node_slug,
+                url=self.url(node_slug),
+                optional=variables[key].optional,
             )
-    return items
+            for node_slug, key in self.entries
+        ]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.items[index]
+
+    def __iter__(self) -> Iterator[TrailItem]:
+        return iter(self.items)
 
 
 def rec_views(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -271,7 +270,7 @@ def _render_walk(
     form: StepForm | None = None,
     alert: str = "",
     status: int = 200,
-    step_urls: Callable[[str], str] | None = None,
+    step_urls: presentation.StepUrls | None = None,
     notices: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
     slug = walk.version.pathway.slug
