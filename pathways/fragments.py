@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from html import escape as html_escape
 from typing import Any
 
 from crispy_forms.utils import render_crispy_form
@@ -28,7 +29,6 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from . import engine, presentation, stencil
@@ -221,7 +221,7 @@ def _fill(empty: EmptyForm, values: dict[str, Any], revision: Any) -> SafeString
     html = _replace_once(
         empty.html,
         f'name="revision" value="{REVISION_MARK}"',
-        f'name="revision" value="{escape(revision)}"',
+        f'name="revision" value="{_escape(revision)}"',
     )
     for key, value in values.items():
         if html is None:
@@ -235,12 +235,17 @@ def _fill(empty: EmptyForm, values: dict[str, Any], revision: Any) -> SafeString
             chosen = {str(item) for item in value} if isinstance(value, (list, tuple)) else {str(value)}
             for index, choice in enumerate(choices):
                 if choice in chosen and html is not None:
-                    anchor = f'name="{key}" value="{escape(choice)}"  id="id_{key}_{index}"'
+                    anchor = f'name="{key}" value="{_escape(choice)}"  id="id_{key}_{index}"'
                     html = _add_to_tag(html, anchor, " checked")
         else:  # a text input: TextInput.format_value gives str(value)
             anchor = f'<input type="text" name="{key}"'
-            html = _replace_once(html, anchor, f'{anchor} value="{escape(str(value))}"')
+            html = _replace_once(html, anchor, f'{anchor} value="{_escape(value)}"')
     return mark_safe(html) if html is not None else None  # noqa: S308 - values escaped above
+
+
+def _escape(value: Any) -> str:
+    """``django.utils.html.escape(value)``, as text, without its wrapper for lazy strings."""
+    return html_escape(str(value))
 
 
 def _replace_once(html: str, old: str, new: str) -> str | None:
@@ -271,7 +276,7 @@ def trail_items(trail: presentation.Trail, *, tidied: bool = False) -> SafeStrin
         return stencil.with_bytes(joined)
     # Each answer's item is cached without its link; every link of a walk starts with its prefix.
     parts_of = cached(trail.snapshot, "trail-item-parts", lambda: _trail_item_parts(trail.snapshot))
-    escaped_prefix = escape(prefix).encode()
+    escaped_prefix = _escape(prefix).encode()
     pieces = []
     for index, (node_slug, key) in enumerate(trail.entries):
         value = trail.answers[key]
@@ -307,7 +312,7 @@ def _trail_item_parts(snapshot: engine.Snapshot) -> Callable[..., tuple[bytes, .
         }
         # A link escaped whole is its prefix and the rest escaped apart (escaping goes by character).
         first, *rest = tidy_page(shape.fill(values).encode()).split(_PREFIX_MARK.encode())
-        after = escape(f"{node_slug}/").encode()
+        after = _escape(f"{node_slug}/").encode()
         return (first, *(after + part for part in rest))
 
     return parts

@@ -72,3 +72,31 @@ def test_the_record_saves_at_the_expected_revision_only(pnet_version: PathwayVer
     assert (saved.answers, saved.revision, saved.updated_at, saved.completed_at) == (answers, 1, later, later)
     assert not walk_rows.record(walk.pk, expected_revision=0, answers={}, updated_at=now, completed_at=None)
     assert orm_read(walk.pk).answers == answers
+
+
+def test_each_read_gets_its_own_version_and_pathway_and_sees_their_rows_change(
+    pnet_version: PathwayVersion,
+) -> None:
+    walk = services.start_walk(pnet_version)
+    first, second = walk_rows.read(walk.pk), walk_rows.read(walk.pk)
+    assert first is not None and second is not None
+    assert first.version is not second.version
+    assert first.version.pathway is not second.version.pathway
+    assert first.version._state is not second.version._state
+    assert fields(first.version) == fields(second.version) == fields(orm_read(walk.pk).version)
+    # A value that can change in place is each read's own.
+    assert first.version.confirmed_texts == second.version.confirmed_texts
+    assert first.version.confirmed_texts is not second.version.confirmed_texts
+    first.version.confirmed_texts["changed"] = "in place"
+    first.version.title = "Changed on one instance"
+    third = walk_rows.read(walk.pk)
+    assert third is not None
+    assert fields(third.version) == fields(orm_read(walk.pk).version)
+    # A changed row is read as it is now.
+    PathwayVersion.objects.filter(pk=pnet_version.pk).update(note="Changed in the database")
+    type(pnet_version.pathway).objects.filter(pk=pnet_version.pathway_id).update(revision=41)
+    fourth = walk_rows.read(walk.pk)
+    assert fourth is not None
+    assert fourth.version.note == "Changed in the database"
+    assert fourth.version.pathway.revision == 41
+    assert fields(fourth.version) == fields(orm_read(walk.pk).version)
