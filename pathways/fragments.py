@@ -277,29 +277,40 @@ def trail_items(trail: presentation.Trail, *, tidied: bool = False) -> SafeStrin
     # Each answer's item is cached without its link; every link of a walk starts with its prefix.
     parts_of = cached(trail.snapshot, "trail-item-parts", lambda: _trail_item_parts(trail.snapshot))
     escaped_prefix = _escape(prefix).encode()
+    # Items that each meet the next plainly join as they are (a prefix holds no whitespace).
+    plainly = bool(escaped_prefix) and _SPACE.isdisjoint(escaped_prefix)
     pieces = []
     for index, (node_slug, key) in enumerate(trail.entries):
         value = trail.answers[key]
-        parts = parts_of(node_slug, key, value, language) if type(value) in _CACHEABLE else None
-        if parts is None:
+        made = parts_of(node_slug, key, value, language) if type(value) in _CACHEABLE else None
+        if made is None:
             pieces.append(_tidied_trail_item(trail.items[index], language))
+            plainly = False
         else:
-            pieces.append(escaped_prefix.join(parts))
-    return stencil.with_bytes(join_tidied(pieces))
+            pieces.append(escaped_prefix.join(made[1]))
+            plainly = plainly and made[0]
+    return stencil.with_bytes(b"".join(pieces) if plainly else join_tidied(pieces))
 
 
 # The types of answer an item's markup is cached by (a list, say, is not hashable).
 _CACHEABLE = frozenset((str, int, float, bool))
 
 
-def _trail_item_parts(snapshot: engine.Snapshot) -> Callable[..., tuple[bytes, ...] | None]:
+ItemParts = tuple[bool, tuple[bytes, ...]]
+
+
+def _trail_item_parts(snapshot: engine.Snapshot) -> Callable[..., ItemParts | None]:
     """The tidied markup of a trail item, split where the walk's link prefix goes, by the
-    step's node slug, the variable, its answer and the language (None without a stencil)."""
+    step's node slug, the variable, its answer and the language (None without a stencil); and
+    whether it meets another such item plainly (:func:`meets_plainly`, with any prefix that holds
+    no whitespace)."""
     variables = snapshot.variables
 
     # Typed: 1, 1.0 and True are equal keys, and show differently.
     @lru_cache(maxsize=4096, typed=True)
-    def parts(node_slug: str, key: str, value: Any, language: str | None) -> tuple[bytes, ...] | None:
+    def parts(
+        node_slug: str, key: str, value: Any, language: str | None
+    ) -> tuple[bool, tuple[bytes, ...]] | None:
         variable = variables[key]
         shape = _trail_item_stencil(variable.optional, language)
         if shape is None or not presentation.StepUrls.appends(node_slug):
@@ -313,7 +324,8 @@ def _trail_item_parts(snapshot: engine.Snapshot) -> Callable[..., tuple[bytes, .
         # A link escaped whole is its prefix and the rest escaped apart (escaping goes by character).
         first, *rest = tidy_page(shape.fill(values).encode()).split(_PREFIX_MARK.encode())
         after = _escape(f"{node_slug}/").encode()
-        return (first, *(after + part for part in rest))
+        split = (first, *(after + part for part in rest))
+        return meets_plainly(b"/".join(split)), split
 
     return parts
 
@@ -431,6 +443,18 @@ def walk_swap(request: HttpRequest, context: dict[str, Any]) -> bytes:
 
 
 _SPACE = frozenset(b" \t\n\r\f\v")  # what \s matches in bytes
+
+
+def meets_plainly(piece: bytes) -> bool:
+    """Whether ``piece``, tidy, leaves nothing to tidy where it meets another such piece: it starts
+    with something other than whitespace, and ends so or with a line break after something else
+    (the whitespace where two meet is then nothing or one line break)."""
+    if not piece or piece[0] in _SPACE:
+        return False
+    return piece[-1] not in _SPACE or (piece[-1] == _NEWLINE and len(piece) > 1 and piece[-2] not in _SPACE)
+
+
+_NEWLINE = ord("\n")
 
 
 def join_tidied(pieces: list[bytes]) -> bytes:

@@ -307,6 +307,27 @@ def test_tidy_pieces_joined_and_tidied_where_they_meet_are_the_tidied_page() -> 
     assert changed > 1_000  # the joints had something to tidy
 
 
+def test_tidy_pieces_that_meet_plainly_join_as_they_are() -> None:
+    generator = random.Random(11)  # noqa: S311 - test data, not secrets
+    plain = 0
+    for _ in range(30_000):
+        pieces = [
+            fragments.tidy_page(
+                bytes(generator.choice(b"<>  \n\t\rx") for _ in range(generator.randint(0, 9)))
+            )
+            for _ in range(generator.randint(0, 7))
+        ]
+        if all(fragments.meets_plainly(piece) for piece in pieces):
+            plain += 1
+            assert b"".join(pieces) == fragments.join_tidied(pieces) == fragments.tidy_page(b"".join(pieces))
+    assert plain > 1_000
+    # What does not meet plainly: whitespace first, or more than one line break's worth last.
+    for piece in (b"", b" <a>", b"\n<a>", b"<a> ", b"<a>\n ", b"<a> \n", b"\n"):
+        assert not fragments.meets_plainly(piece), piece
+    for piece in (b"<a>", b"<a>\n", b"x", b"x\n"):
+        assert fragments.meets_plainly(piece), piece
+
+
 def test_a_step_swap_is_tidied_where_its_pieces_meet_not_as_a_whole(
     pnet_version: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
