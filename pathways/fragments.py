@@ -240,7 +240,8 @@ def _fill(empty: EmptyForm, values: dict[str, Any], revision: Any) -> SafeString
         else:  # a text input: TextInput.format_value gives str(value)
             anchor = f'<input type="text" name="{key}"'
             html = _replace_once(html, anchor, f'{anchor} value="{_escape(value)}"')
-    return mark_safe(html) if html is not None else None  # noqa: S308 - values escaped above
+    # What mark_safe makes of text: the values were escaped above.
+    return SafeString(html) if html is not None else None
 
 
 def _escape(value: Any) -> str:
@@ -404,7 +405,8 @@ def notices(changes: list[str], conversions: list[str]) -> SafeString:
         return tidy_safe(render_to_string(NOTICES, {"changes": changes, "conversions": conversions}))
     values = {f"change_{index}": text for index, text in enumerate(changes)}
     values.update({f"conversion_{index}": text for index, text in enumerate(conversions)})
-    return tidy_safe(shape.fill(values))  # shown only in a step's swap, which is tidied
+    # Tidied as the page is (the parts were; an escaped text holds no tag), and kept as bytes.
+    return stencil.with_bytes(join_tidied(shape.encoded_pieces(values)))
 
 
 NOTICES = "pathways/_changed.html"
@@ -418,7 +420,7 @@ def _notices_stencil(changes: int, conversions: int, language: str | None) -> st
         "changes": [stencil.mark(name) for name in change_names],
         "conversions": [stencil.mark(name) for name in conversion_names],
     }
-    return stencil.build(NOTICES, context, values=(*change_names, *conversion_names))
+    return _tidied(stencil.build(NOTICES, context, values=(*change_names, *conversion_names)))
 
 
 # The values of a step's #walk part that vary from walk to walk and that it prints as they are.
