@@ -79,9 +79,18 @@ class Stencil:
         """What :meth:`fill_bytes` joins: each part and each value, encoded."""
         parts = self.encoded_parts
         out = [parts[0]]
+        add = out.append
         for name, part in zip(self.holes, parts[1:], strict=True):
-            out.append(utf8(escaped(values[name])))
-            out.append(part)
+            value = values[name]
+            kind = type(value)
+            # utf8(escaped(value)), the two commonest kinds first: a cached piece, a plain string.
+            if kind is EncodedSafeString:
+                add(value.utf8)
+            elif kind is str:
+                add(html.escape(value).encode())
+            else:
+                add(utf8(escaped(value)))
+            add(part)
         return out
 
     def tidied(self, tidy: Callable[[str], str]) -> Stencil:
