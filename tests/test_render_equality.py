@@ -289,18 +289,21 @@ def test_a_step_field_is_cloned_as_deepcopy_would_copy_it(pnet_version: Any) -> 
     assert {"RadioSelect", "TextInput", "HiddenInput"} <= kinds
 
 
+def random_tidy_pieces(generator: random.Random) -> list[bytes]:
+    """Up to seven short tidy pieces of tags, spaces, line breaks and text."""
+    return [
+        fragments.tidy_page(bytes(generator.choice(b"<>  \n\t\rx") for _ in range(generator.randint(0, 9))))
+        for _ in range(generator.randint(0, 7))
+    ]
+
+
 def test_tidy_pieces_joined_and_tidied_where_they_meet_are_the_tidied_page() -> None:
     """Joining pieces that are each tidy and tidying only where they meet (runs across pieces of
     whitespace only too) gives what tidying the whole page gives."""
     generator = random.Random(7)  # noqa: S311 - test data, not secrets
     changed = 0
     for _ in range(30_000):
-        pieces = [
-            fragments.tidy_page(
-                bytes(generator.choice(b"<>  \n\t\rx") for _ in range(generator.randint(0, 9)))
-            )
-            for _ in range(generator.randint(0, 7))
-        ]
+        pieces = random_tidy_pieces(generator)
         whole = fragments.tidy_page(b"".join(pieces))
         assert fragments.join_tidied(pieces) == whole, pieces
         changed += whole != b"".join(pieces)
@@ -311,12 +314,7 @@ def test_tidy_pieces_that_meet_plainly_join_as_they_are() -> None:
     generator = random.Random(11)  # noqa: S311 - test data, not secrets
     plain = 0
     for _ in range(30_000):
-        pieces = [
-            fragments.tidy_page(
-                bytes(generator.choice(b"<>  \n\t\rx") for _ in range(generator.randint(0, 9)))
-            )
-            for _ in range(generator.randint(0, 7))
-        ]
+        pieces = random_tidy_pieces(generator)
         if all(fragments.meets_plainly(piece) for piece in pieces):
             plain += 1
             assert b"".join(pieces) == fragments.join_tidied(pieces) == fragments.tidy_page(b"".join(pieces))
