@@ -55,6 +55,7 @@ GOALS = {
     "step_swap_kb": "<= 10",
 }
 KB = 1024
+FORM_ENCODED = "application/x-www-form-urlencoded"  # what htmx sends a form as
 ASSETS = re.compile(r'<(?:link rel="stylesheet" href|script src)="([^"]+)"')
 
 
@@ -449,7 +450,7 @@ class Browser:
         if method == "POST":
             headers["Origin"] = self.origin
             headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Type"] = FORM_ENCODED
             body = urlencode(form or {}).encode()
         if htmx:
             headers["HX-Request"] = "true"
@@ -640,19 +641,34 @@ def profile_steps(count: int) -> str:
     snapshot = selectors.snapshot_for(version)
     case = deepest_case(snapshot)
     steps = steps_for(snapshot, case)
-    client = Client(HTTP_HX_REQUEST="true")
-    walk_url = client.post("/pathways/pnet/")["HX-Push-Url"]
+    # The HTTP measurement's request: CSRF checked, its token in the header and in the form, the
+    # form encoded as htmx sends it (the test client's defaults, no check and multipart, would
+    # profile a fresh token and a parser that no step request costs).
+    client = Client(enforce_csrf_checks=True, HTTP_HX_REQUEST="true")
+    client.get("/pathways/pnet/")
+    header = {"X-CSRFToken": client.cookies["csrftoken"].value}
+    response = client.post("/pathways/pnet/", headers=header)
+    walk_url = response["HX-Push-Url"]
+    token = [_input_value(response.content, b"csrfmiddlewaretoken") or b""]
+
+    def post(step: Step, revision: int) -> int:
+        form = {**step.data, "revision": revision, "csrfmiddlewaretoken": token[0].decode()}
+        response = client.post(
+            step_path(walk_url, step.node), urlencode(form), content_type=FORM_ENCODED, headers=header
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"step {step.node} at revision {revision}: HTTP {response.status_code}")
+        token[0] = _input_value(response.content, b"csrfmiddlewaretoken") or b""
+        return next_revision(response.content)
+
     revision = 0
     for step in steps[:-1]:
-        response = client.post(step_path(walk_url, step.node), {**step.data, "revision": revision})
-        revision = next_revision(response.content)
+        revision = post(step, revision)
     toggles = toggle_for(snapshot, case, steps)
 
     def requests(number: int, state: list[int]) -> None:
         for index in range(number):
-            step = toggles[index % 2]
-            response = client.post(step_path(walk_url, step.node), {**step.data, "revision": state[0]})
-            state[0] = next_revision(response.content)
+            state[0] = post(toggles[index % 2], state[0])
 
     state = [revision]
     requests(20, state)  # warm the caches; an even count keeps the toggle in step

@@ -106,3 +106,10 @@ def test_report_prints_one_line_per_named_figure_then_a_table() -> None:
     assert lines[len(names) - 1] == "validate_ms_10k n/a ms"
     assert lines[len(names)] == ""
     assert lines[len(names) + 1].split()[0] == "figure"
+
+
+def test_profile_times_the_http_measurements_request(pnet_version: Any) -> None:
+    # CSRF checked as on the server: a request without the token the last form carried is refused.
+    output = run.profile_steps(4)
+    assert "pathways/views.py" in output and "(walk_step)" in output
+    assert "multipartparser" not in output  # form-encoded, as htmx sends it
