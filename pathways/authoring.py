@@ -8,11 +8,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import fhirpathpy
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import case_index, document, engine, graph, stale_text, validation
@@ -257,6 +259,33 @@ def check(document: dict[str, Any]) -> validation.Report:
             ignore_conflicts=True,
         )
     return validation.with_change_note(report, (document.get("version") or {}).get("note"))
+
+
+def purge_gate_cache(*, before: datetime | None = None, dry_run: bool = False) -> tuple[int, int]:
+    """Delete what the gate keeps in the database and can no longer use, and, given ``before``,
+    everything it kept before then; how many reports and parsed expressions that is (or would be,
+    with ``dry_run``).
+
+    A stored report counts only for the gate's code that made it, a stored parse only for the
+    parser's version that made it. Both are caches: deleting one costs a check or a parse again,
+    never a result.
+    """
+    old = Q(created_at__lt=before) if before is not None else Q(pk__in=[])
+    reports = GateReport.objects.filter(~Q(key__endswith=f":{_FINGERPRINT}") | old)
+    expressions = set(ParsedExpression.objects.filter(old).values_list("pk", flat=True))
+    for pk, key, expression in ParsedExpression.objects.values_list("pk", "key", "expression").iterator(
+        chunk_size=_StoredTrees.BATCH
+    ):
+        if key != _StoredTrees.key(expression):
+            expressions.add(pk)
+    if dry_run:
+        return reports.count(), len(expressions)
+    with transaction.atomic():
+        deleted, _ = reports.delete()
+        batch = sorted(expressions)
+        for start in range(0, len(batch), _StoredTrees.BATCH):
+            ParsedExpression.objects.filter(pk__in=batch[start : start + _StoredTrees.BATCH]).delete()
+    return deleted, len(expressions)
 
 
 def new_draft(version: PathwayVersion) -> PathwayVersion:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from pathways import authoring, engine, stale_text, validation
 from pathways.fhir import check as fhir_check
@@ -233,6 +235,60 @@ def test_a_kept_tree_counts_only_for_its_own_expression_and_parser(db: Any) -> N
     assert store.load(["true", "false"]) == {}
     store.save({"false": {"children": [{"type": "TermExpression"}]}})
     assert store.load(["true", "false"]) == {"false": {"children": [{"type": "TermExpression"}]}}
+
+
+def test_purging_the_gate_cache_keeps_only_what_a_check_can_still_use(db: Any) -> None:
+    store = authoring._StoredTrees()
+    now = authoring._stored_key("current")
+    GateReport.objects.create(key=now)
+    GateReport.objects.create(key="current:another-gate")
+    usable = ParsedExpression.objects.create(key=store.key("true"), expression="true", tree={})
+    ParsedExpression.objects.create(key=store.key("1 = 1"), expression="false", tree={})
+    ParsedExpression.objects.create(key="another parser", expression="false", tree={})
+    out = io.StringIO()
+    call_command("purge_gate_cache", "--dry-run", stdout=out)
+    assert "1 gate report(s) and 2 parsed expression(s) would be deleted." in out.getvalue()
+    assert (GateReport.objects.count(), ParsedExpression.objects.count()) == (2, 3)
+    call_command("purge_gate_cache", stdout=out)
+    assert list(GateReport.objects.values_list("key", flat=True)) == [now]
+    assert list(ParsedExpression.objects.all()) == [usable]
+    assert store.load(["true"]) == {"true": {}}
+
+
+def test_purging_the_gate_cache_by_age_deletes_what_was_stored_before_then(db: Any) -> None:
+    store = authoring._StoredTrees()
+    old, recent = authoring._stored_key("old"), authoring._stored_key("recent")
+    GateReport.objects.create(key=old)
+    GateReport.objects.create(key=recent)
+    ParsedExpression.objects.create(key=store.key("true"), expression="true", tree={})
+    ParsedExpression.objects.create(key=store.key("false"), expression="false", tree={})
+    long_ago = timezone.now() - timedelta(days=31)
+    GateReport.objects.filter(key=old).update(created_at=long_ago)
+    ParsedExpression.objects.filter(expression="true").update(created_at=long_ago)
+    out = io.StringIO()
+    call_command("purge_gate_cache", "--older-than", "30d", stdout=out)
+    assert out.getvalue().startswith("Deleted 1 gate report(s) and 1 parsed expression(s) (unusable, or")
+    assert list(GateReport.objects.values_list("key", flat=True)) == [recent]
+    assert list(ParsedExpression.objects.values_list("expression", flat=True)) == ["false"]
+    with pytest.raises(CommandError):
+        call_command("purge_gate_cache", "--older-than", "30")
+
+
+def test_a_check_after_a_purge_validates_again_and_keeps_its_report(draft: PathwayVersion) -> None:
+    authoring._reports.clear()  # as in a process that has not checked this content
+    assert authoring.check_version(draft).ok
+    authoring._reports.clear()
+    fhir_check._COMPILED.clear()
+    call_command("purge_gate_cache", "--older-than", "1h", stdout=io.StringIO())
+    call_command("purge_gate_cache", "--older-than", "1h", stdout=io.StringIO())  # nothing is old yet
+    assert GateReport.objects.exists()
+    GateReport.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    ParsedExpression.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    call_command("purge_gate_cache", "--older-than", "1h", stdout=io.StringIO())
+    assert not GateReport.objects.exists() and not ParsedExpression.objects.exists()
+    report = authoring.check_version(draft)
+    assert report.ok and report.classes > 11000
+    assert GateReport.objects.count() == 1 and ParsedExpression.objects.count() > 50
 
 
 def test_whats_new_shows_the_change_note_and_date_on_the_start_page_and_the_result(
