@@ -94,6 +94,25 @@ def test_a_word_for_a_number_is_refused_with_what_to_type(admin: Client, draft: 
     assert "Enter a plain number" in response.content.decode()
 
 
+def test_a_number_in_another_unit_is_refused_with_its_conversion_and_changes_nothing(
+    admin: Client, draft: PathwayVersion
+) -> None:
+    # Converted, "25 mm" would be rounded: a rule's boundary must be what the editor typed.
+    Variable.objects.filter(version=draft, key="tumor_size_cm").update(
+        other_units=[{"unit": "mm", "factor": 0.1, "basis": "10 mm to the centimetre"}]
+    )
+    condition = size_condition(draft)
+    response = post_condition(admin, condition, value="25 mm")
+    assert response.status_code == 200
+    assert (
+        "Type it in cm, the unit Tumour size is kept in: 25 mm is 2.5 cm (1 mm = 0.1 cm; "
+        "10 mm to the centimetre)." in response.content.decode()
+    )
+    condition.refresh_from_db()
+    assert condition.value == 2.0
+    assert post_condition(admin, condition, value="2.5 cm").status_code == 302
+
+
 def test_yes_no_questions_take_yes_or_no_and_only_is_or_is_not(admin: Client, draft: PathwayVersion) -> None:
     condition = size_condition(draft)
     incidental = Variable.objects.get(version=draft, key="incidental")

@@ -71,8 +71,18 @@ def value_texts(value: Any) -> list[str]:
 
 
 def parse_number(variable: engine.Variable, text: str) -> float | int:
-    """A typed number (decimal comma and the variable's unit allowed), as the engine reads answers."""
-    number, problem = variable.parse_text(text)
+    """A typed number (decimal comma and the variable's unit allowed), as the engine reads answers.
+
+    One of the variable's other units is refused, not converted: a conversion is rounded, and a
+    rule's boundary or a test case's answer must be what the editor typed.
+    """
+    entry = variable.read(text)
+    number, problem = entry.value, entry.error
+    if entry.converted is not None:
+        raise ValidationError(
+            f"Type it in {variable.unit}, the unit {variable.label} is kept in: {entry.converted}",
+            code="other-unit",
+        )
     if number is None or isinstance(number, bool) or not isinstance(number, int | float):
         raise ValidationError(problem or "Enter a number.", code="number")
     if not math.isfinite(number):
