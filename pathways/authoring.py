@@ -270,21 +270,22 @@ def purge_gate_cache(*, before: datetime | None = None, dry_run: bool = False) -
     parser's version that made it. Both are caches: deleting one costs a check or a parse again,
     never a result.
     """
-    old = Q(created_at__lt=before) if before is not None else Q(pk__in=[])
-    reports = GateReport.objects.filter(~Q(key__endswith=f":{_FINGERPRINT}") | old)
-    expressions = set(ParsedExpression.objects.filter(old).values_list("pk", flat=True))
-    for pk, key, expression in ParsedExpression.objects.values_list("pk", "key", "expression").iterator(
-        chunk_size=_StoredTrees.BATCH
-    ):
-        if key != _StoredTrees.key(expression):
-            expressions.add(pk)
+    unusable = ~Q(key__endswith=f":{_FINGERPRINT}")
+    if before is not None:
+        unusable |= Q(created_at__lt=before)
+    reports = GateReport.objects.filter(unusable)
+    rows = ParsedExpression.objects.values_list("pk", "key", "expression", "created_at")
+    expressions = [
+        pk
+        for pk, key, expression, created_at in rows.iterator(chunk_size=_StoredTrees.BATCH)
+        if key != _StoredTrees.key(expression) or (before is not None and created_at < before)
+    ]
     if dry_run:
         return reports.count(), len(expressions)
     with transaction.atomic():
         deleted, _ = reports.delete()
-        batch = sorted(expressions)
-        for start in range(0, len(batch), _StoredTrees.BATCH):
-            ParsedExpression.objects.filter(pk__in=batch[start : start + _StoredTrees.BATCH]).delete()
+        for start in range(0, len(expressions), _StoredTrees.BATCH):
+            ParsedExpression.objects.filter(pk__in=expressions[start : start + _StoredTrees.BATCH]).delete()
     return deleted, len(expressions)
 
 
